@@ -1,0 +1,40 @@
+"""The objective every backend minimises, written once.
+
+    L(W, b) = mean cross-entropy of softmax(XW + b) against the labels  +  l2 * sum(W ** 2)
+
+Shapes: m rows, n features, k classes. Logits Z are (m, k); one-hot labels Y are (m, k).
+The bias is not penalised (see README: "Why the bias is only determined up to a constant").
+"""
+
+import torch
+
+
+def _shift(Z: torch.Tensor) -> torch.Tensor:
+    """Subtract each row's largest logit: softmax is unchanged, and exp can no longer overflow."""
+    return Z - Z.amax(dim=1, keepdim=True)
+
+
+def softmax(Z: torch.Tensor) -> torch.Tensor:
+    """(m, k) logits -> (m, k) probabilities, each row summing to 1."""
+    E = _shift(Z).exp()
+    return E / E.sum(dim=1, keepdim=True)
+
+
+def log_softmax(Z: torch.Tensor) -> torch.Tensor:
+    """(m, k) logits -> (m, k) log-probabilities, as z - logsumexp(z).
+
+    Never log(softmax(Z)): a probability that underflows to 0 would give -inf, then nan.
+    After the shift the largest entry of each row is 0, so the sum of exps lies in [1, k].
+    """
+    S = _shift(Z)
+    return S - S.exp().sum(dim=1, keepdim=True).log()
+
+
+def cross_entropy(Z: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Mean over the m rows of -sum_j Y_ij log softmax(Z)_ij; Y is one-hot (m, k). 0-dim."""
+    return -(Y * log_softmax(Z)).sum(dim=1).mean()
+
+
+def l2_penalty(weight: torch.Tensor, l2: float) -> torch.Tensor:
+    """l2 * sum of the squared weights, whatever their layout ((n, k) or nn.Linear's (k, n))."""
+    return l2 * weight.pow(2).sum()
