@@ -15,7 +15,7 @@ HEADER = "Id,SepalLengthCm,SepalWidthCm,PetalLengthCm,PetalWidthCm,Species"
 def main() -> None:
     iris = load_iris()
     lines = [HEADER]
-    for row_id, (values, label) in enumerate(zip(iris.data, iris.target), start=1):
+    for row_id, (values, label) in enumerate(zip(iris.data, iris.target, strict=True), start=1):
         measurements = ",".join(f"{v:.1f}" for v in values)
         lines.append(f"{row_id},{measurements},Iris-{iris.target_names[label]}")
     out = Path(__file__).with_name("Iris.csv")

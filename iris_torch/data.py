@@ -11,6 +11,11 @@ from os import PathLike
 import pandas as pd
 import torch
 
+
+class DataError(ValueError):
+    """A data file that cannot be used, with a message that says why and what to do."""
+
+
 ID_COLUMNS = ("id",)
 """Column names (compared case-insensitively) that are row indices, not features."""
 
@@ -36,9 +41,7 @@ class Dataset:
         return len(self.class_names)
 
 
-def load_csv(
-    path: str | PathLike, target: str = "Species", drop: tuple[str, ...] = ()
-) -> Dataset:
+def load_csv(path: str | PathLike, target: str = "Species", drop: tuple[str, ...] = ()) -> Dataset:
     """Read a CSV whose `target` column holds the labels and whose other columns are features.
 
     An index column named "Id" (any case) and the columns in `drop` are not features. Labels
@@ -46,6 +49,9 @@ def load_csv(
     so the numbering does not depend on how the rows happen to be ordered.
     """
     frame = pd.read_csv(path)
+    if target not in frame.columns:
+        columns = ", ".join(map(str, frame.columns))
+        raise DataError(f"{path}: no target column {target!r}; the columns are: {columns}")
     not_features = {target, *drop} | {c for c in frame.columns if c.lower() in ID_COLUMNS}
     features = frame.drop(columns=[c for c in frame.columns if c in not_features])
     labels = frame[target]
@@ -118,7 +124,7 @@ def train_test_split(
     if stratify:
         labels, sizes = torch.unique(y, return_counts=True)
         test_parts, train_parts = [], []
-        for label, count in zip(labels, _test_counts(sizes.tolist(), n_test)):
+        for label, count in zip(labels, _test_counts(sizes.tolist(), n_test), strict=True):
             rows = _shuffled(torch.nonzero(y == label).flatten(), generator)
             test_parts.append(rows[:count])
             train_parts.append(rows[count:])
