@@ -1,0 +1,277 @@
+"""Every backend against an independent NumPy oracle, and against each other.
+
+The oracle (tests/oracle.py) shares no code with the package: its gradients come from
+complex-step derivatives of the objective, not from any formula we derived. Agreement in
+float64 to ~1e-10 relative is therefore evidence that all the backends are right, not only
+that they make the same mistake.
+"""
+
+import itertools
+
+import numpy as np
+import oracle
+import pytest
+import torch
+from conftest import random_params
+from sklearn.linear_model import LogisticRegression
+
+from iris_torch import BACKENDS, fit, make_backend
+
+L2 = 0.01
+# float64 carries ~16 digits; the oracle and the backends add and multiply in different orders,
+# so they can disagree in the last few: 1e-10 relative leaves room for that and no more.
+RTOL_64 = 1e-10
+# float32 carries ~7 digits; sums over 120 rows lose one or two more.
+RTOL_32, ATOL_32 = 1e-5, 1e-6
+
+
+def model_at(name, params, dtype=torch.float64, **hyper):
+    model = make_backend(name, *params["weight"].shape, dtype=dtype, **hyper)
+    model.set_params({key: value.to(dtype) for key, value in params.items()})
+    return model
+
+
+def as_numpy(params):
+    return params["weight"].double().numpy(), params["bias"].double().numpy()
+
+
+def absent_class_data(seed=0, m=30, n=5, k=4):
+    """Random data whose labels never use the last class: the loss must still span k classes."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(m, n, generator=generator, dtype=torch.float64)
+    y = torch.randint(0, k - 1, (m,), generator=generator)
+    return X, y, k
+
+
+def test_registry():
+    assert BACKENDS == ("manual", "autograd", "nn_module")
+    with pytest.raises(ValueError, match="unknown backend 'jax'"):
+        make_backend("jax", 4, 3)
+
+
+# -- the starting point -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_same_seed_same_initial_params_in_every_backend(dtype):
+    reference = make_backend("manual", 4, 3, seed=7, dtype=torch.float64).get_params()
+    for name in BACKENDS:
+        params = make_backend(name, 4, 3, seed=7, dtype=dtype).get_params()
+        for key in ("weight", "bias"):
+            assert params[key].dtype == dtype
+            assert torch.equal(params[key], reference[key].to(dtype))
+    other_seed = make_backend("manual", 4, 3, seed=8, dtype=torch.float64).get_params()
+    assert not torch.equal(other_seed["weight"], reference["weight"])
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_params_are_copies_in_and_out(name):
+    params = random_params(4, 3, scale=1.0, seed=1)
+    original = {key: value.clone() for key, value in params.items()}
+    model = model_at(name, params)
+    params["weight"] += 1  # changing the dict we passed in must not reach the model
+    out = model.get_params()
+    assert torch.equal(out["weight"], original["weight"])
+    out["bias"] += 1  # nor may changing what get_params returned
+    assert torch.equal(model.get_params()["bias"], original["bias"])
+    with pytest.raises(ValueError, match=r"params\['weight'\] must have shape \(4, 3\)"):
+        model.set_params({"weight": torch.zeros(3, 4), "bias": torch.zeros(3)})
+
+
+# -- loss and gradients against the oracle ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("scale, seed", [(0.1, 0), (1.0, 1), (5.0, 2)])
+def test_loss_and_gradients_match_the_oracle_on_iris(name, scale, seed, iris_split):
+    X, _, y, _ = iris_split
+    params = random_params(4, 3, scale, seed)
+    model = model_at(name, params, l2=L2)
+    W, b = as_numpy(params)
+    expected = oracle.gradients(W, b, X.numpy(), y.numpy(), L2)
+    got = model.gradients(X, y)
+    assert model.loss(X, y).item() == pytest.approx(
+        oracle.objective(W, b, X.numpy(), y.numpy(), L2), rel=RTOL_64
+    )
+    for key in ("weight", "bias"):
+        assert got[key].shape == expected[key].shape
+        np.testing.assert_allclose(got[key].numpy(), expected[key], rtol=RTOL_64, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("l2", [0.0, 1.0])
+def test_gradients_match_the_oracle_when_a_class_is_absent(name, l2):
+    X, y, k = absent_class_data()
+    params = random_params(X.shape[1], k, scale=1.0, seed=3)
+    model = model_at(name, params, l2=l2)
+    W, b = as_numpy(params)
+    expected = oracle.gradients(W, b, X.numpy(), y.numpy(), l2)
+    got = model.gradients(X, y)
+    for key in ("weight", "bias"):
+        np.testing.assert_allclose(got[key].numpy(), expected[key], rtol=RTOL_64, atol=1e-13)
+
+
+@pytest.mark.parametrize(("first", "second"), list(itertools.combinations(BACKENDS, 2)))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_every_pair_of_backends_agrees(first, second, dtype, iris_split):
+    X, _, y, _ = iris_split
+    X = X.to(dtype)
+    params = random_params(4, 3, scale=1.0, seed=4, dtype=dtype)
+    a, b = model_at(first, params, dtype), model_at(second, params, dtype)
+    rtol, atol = (RTOL_64, 1e-13) if dtype == torch.float64 else (RTOL_32, ATOL_32)
+    torch.testing.assert_close(a.loss(X, y), b.loss(X, y), rtol=rtol, atol=atol)
+    ga, gb = a.gradients(X, y), b.gradients(X, y)
+    for key in ("weight", "bias"):
+        assert ga[key].dtype == dtype
+        torch.testing.assert_close(ga[key], gb[key], rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_predictions_match_the_oracle(name, iris_split):
+    X, _, _, _ = iris_split
+    params = random_params(4, 3, scale=2.0, seed=5)
+    model = model_at(name, params)
+    expected = oracle.softmax(*as_numpy(params), X.numpy())
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.numpy(), expected, rtol=1e-12)
+    torch.testing.assert_close(proba.sum(dim=1), torch.ones(len(X), dtype=torch.float64))
+    assert torch.equal(model.predict(X), torch.from_numpy(expected.argmax(axis=1)))
+    assert model.predict(X).dtype == torch.int64
+
+
+# -- gradients() and step() -------------------------------------------------------------------
+
+
+def model_state(model):
+    """Everything a call might change: parameters, accumulated .grad, optimizer state."""
+    tensors = {k: v.detach().clone() for k, v in vars(model).items() if torch.is_tensor(v)}
+    grads = {k: v.grad for k, v in vars(model).items() if torch.is_tensor(v)}
+    if hasattr(model, "linear"):
+        tensors.update({k: v.detach().clone() for k, v in model.linear.state_dict().items()})
+        grads.update({k: p.grad for k, p in model.linear.named_parameters()})
+    optimizer = model.optimizer.state_dict() if hasattr(model, "optimizer") else None
+    return tensors, {k: None if g is None else g.clone() for k, g in grads.items()}, optimizer
+
+
+def same_state(a, b):
+    (ta, ga, oa), (tb, gb, ob) = a, b
+    return (
+        ta.keys() == tb.keys()
+        and all(torch.equal(ta[k], tb[k]) for k in ta)
+        and ga.keys() == gb.keys()
+        and all((ga[k] is None) == (gb[k] is None) for k in ga)
+        and all(ga[k] is None or torch.equal(ga[k], gb[k]) for k in ga)
+        and oa == ob
+    )
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_gradients_changes_nothing_and_step_applies_exactly_it(name, iris_split):
+    X, _, y, _ = iris_split
+    model = model_at(name, random_params(4, 3, scale=1.0, seed=6), lr=0.3)
+    model.step(X, y)  # leave .grad and optimizer state non-empty, as in real use
+    before = model_state(model)
+    params = model.get_params()
+    gradients = model.gradients(X, y)
+    loss = model.loss(X, y).item()
+    assert same_state(model_state(model), before)
+
+    assert model.step(X, y).item() == pytest.approx(loss, rel=1e-15)  # the loss before the update
+    after = model.get_params()
+    for key in ("weight", "bias"):
+        torch.testing.assert_close(
+            after[key], params[key] - 0.3 * gradients[key], rtol=0, atol=1e-15
+        )
+
+
+# -- trajectories -----------------------------------------------------------------------------
+
+
+def run_all(X, y, *, steps, batch_size=None, dtype=torch.float64, lr=0.1):
+    """Train every backend from the same seeded init; params after every epoch, per backend."""
+    trajectories = {}
+    for name in BACKENDS:
+        model = make_backend(name, X.shape[1], 3, lr=lr, l2=L2, seed=0, dtype=dtype)
+        trajectory = []
+        for _ in range(steps):
+            fit(model, X.to(dtype), y, epochs=1, batch_size=batch_size, seed=len(trajectory))
+            trajectory.append(model.get_params())
+        trajectories[name] = trajectory
+    return trajectories
+
+
+def test_full_batch_trajectory_matches_oracle_gradient_descent(iris_split):
+    """300 steps of full-batch gradient descent: every backend follows the oracle's path."""
+    X, _, y, _ = iris_split
+    start = make_backend("manual", 4, 3, dtype=torch.float64).get_params()
+    expected = oracle.gradient_descent(
+        *as_numpy(start), X.numpy(), y.numpy(), L2, lr=0.1, steps=300
+    )
+    for name, trajectory in run_all(X, y, steps=300).items():
+        for step, (params, (W, b)) in enumerate(zip(trajectory, expected, strict=True)):
+            np.testing.assert_allclose(
+                params["weight"].numpy(), W, rtol=RTOL_64, atol=1e-12, err_msg=f"{name} {step}"
+            )
+            np.testing.assert_allclose(
+                params["bias"].numpy(), b, rtol=RTOL_64, atol=1e-12, err_msg=f"{name} {step}"
+            )
+
+
+@pytest.mark.parametrize(
+    ("dtype", "rtol", "atol"),
+    # float32: rounding differences of ~1e-7 per step are not amplified (gradient descent on a
+    # convex objective contracts), but they add up over 300 epochs x 4 batches.
+    [(torch.float64, RTOL_64, 1e-12), (torch.float32, 1e-4, 1e-5)],
+)
+def test_minibatch_trajectories_agree(dtype, rtol, atol, iris_split):
+    """Shuffled batches of 32 rows (120 = 3 x 32 + 24): same batches, same params, every epoch."""
+    X, _, y, _ = iris_split
+    trajectories = run_all(X, y, steps=300, batch_size=32, dtype=dtype)
+    reference = trajectories["manual"]
+    for name in BACKENDS[1:]:
+        for params, expected in zip(trajectories[name], reference, strict=True):
+            for key in ("weight", "bias"):
+                torch.testing.assert_close(params[key], expected[key], rtol=rtol, atol=atol)
+
+
+def test_minibatches_make_a_difference(iris_split):
+    """The minibatch test above would mean little if batching changed nothing."""
+    X, _, y, _ = iris_split
+    full = run_all(X, y, steps=5)["manual"][-1]
+    mini = run_all(X, y, steps=5, batch_size=32)["manual"][-1]
+    assert not torch.allclose(full["weight"], mini["weight"], atol=1e-3)
+
+
+# -- the optimum ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sklearn_optimum(iris_split):
+    """The minimiser of the same objective by an independent solver (L-BFGS).
+
+    scikit-learn minimises C * sum of cross-entropies + 0.5 * ||W||^2, with the intercept not
+    penalised. Divided by C * m, that is mean cross-entropy + ||W||^2 / (2 C m): ours when
+    C = 1 / (2 * l2 * m).
+    """
+    X, _, y, _ = iris_split
+    clf = LogisticRegression(C=1 / (2 * L2 * len(y)), tol=1e-12, max_iter=10_000)
+    clf.fit(X.numpy(), y.numpy())
+    return clf.coef_.T, clf.intercept_
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_every_backend_converges_to_the_independent_optimum(name, iris_split, sklearn_optimum):
+    X, _, y, _ = iris_split
+    model = make_backend(name, 4, 3, lr=1.0, l2=L2, dtype=torch.float64)
+    fit(model, X, y, epochs=2000)
+    params = model.get_params()
+    W, b = sklearn_optimum
+    # L-BFGS stops within ~1e-7 of the optimum; our gradient descent gets closer (below).
+    np.testing.assert_allclose(params["weight"].numpy(), W, atol=1e-6)
+    # Adding a constant to every bias changes no probability, and the penalty leaves the bias
+    # alone, so the objective is flat along that direction: two correct solvers may return
+    # biases that differ by a constant. Compare them centred.
+    centred = params["bias"] - params["bias"].mean()
+    np.testing.assert_allclose(centred.numpy(), b - b.mean(), atol=1e-6)
+    gradients = model.gradients(X, y)
+    assert max(g.abs().max().item() for g in gradients.values()) < 1e-12

@@ -1,0 +1,48 @@
+"""The README tells the truth: its example runs, its sample output and flag table match."""
+
+import re
+from pathlib import Path
+
+from iris_torch.train import build_parser, main
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def fenced_blocks(language):
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+
+
+def test_api_example_runs_and_its_assertion_holds():
+    (example,) = fenced_blocks("python")
+    exec(compile(example, "README.md", "exec"), {})
+
+
+def test_sample_output_is_what_the_main_command_prints(capsys):
+    sample = next(block for block in fenced_blocks("text") if "Train Epoch" in block)
+    assert main(["--backend", "autograd"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+
+    def numbers(line):
+        return [float(x) for x in NUMBER.findall(line)]
+
+    def same(line, actual):
+        # Same words; numbers equal to the last printed digit or so (they may vary by CPU).
+        return NUMBER.sub("#", line) == NUMBER.sub("#", actual) and all(
+            abs(a - b) <= 2e-4 for a, b in zip(numbers(line), numbers(actual), strict=True)
+        )
+
+    for line in sample.splitlines():
+        if line != "...":
+            assert any(same(line, actual) for actual in printed), line
+
+
+def test_flag_table_lists_every_flag_and_only_those():
+    flags = {
+        option
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    documented = set(re.findall(r"^\| `(--[a-z0-9-]+)", README, flags=re.MULTILINE))
+    assert documented == flags
