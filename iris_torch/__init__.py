@@ -1,4 +1,4 @@
-"""iris_torch: softmax regression on Fisher's Iris flowers, in PyTorch three ways.
+"""iris_torch: softmax regression on Fisher's Iris flowers, in PyTorch three ways (and a fourth).
 
     import iris_torch
     model = iris_torch.make_backend("autograd", n_features=4, n_classes=3, lr=0.1, l2=0.01)
@@ -12,6 +12,7 @@ import torch
 from .autograd import AutogradBackend
 from .backend import SoftmaxRegression
 from .data import Dataset, Standardizer, load_csv, load_iris, one_hot, train_test_split
+from .functional import FunctionalBackend
 from .manual import ManualBackend
 from .nn_module import NNModuleBackend
 from .training import History, evaluate, fit
@@ -19,7 +20,7 @@ from .training import History, evaluate, fit
 __version__ = "0.1.0"
 
 _REGISTRY: dict[str, type[SoftmaxRegression]] = {
-    cls.name: cls for cls in (ManualBackend, AutogradBackend, NNModuleBackend)
+    cls.name: cls for cls in (ManualBackend, AutogradBackend, NNModuleBackend, FunctionalBackend)
 }
 BACKENDS: tuple[str, ...] = tuple(_REGISTRY)
 """The backend names, in teaching order: the --backend choices of the CLI."""

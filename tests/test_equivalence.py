@@ -44,7 +44,7 @@ def absent_class_data(seed=0, m=30, n=5, k=4):
 
 
 def test_registry():
-    assert BACKENDS == ("manual", "autograd", "nn_module")
+    assert BACKENDS == ("manual", "autograd", "nn_module", "functional")
     with pytest.raises(ValueError, match="unknown backend 'jax'"):
         make_backend("jax", 4, 3)
 
@@ -145,6 +145,7 @@ def test_predictions_match_the_oracle(name, iris_split):
 def model_state(model):
     """Everything a call might change: parameters, accumulated .grad, optimizer state."""
     tensors = {k: v.detach().clone() for k, v in vars(model).items() if torch.is_tensor(v)}
+    tensors.update({f"params.{k}": v for k, v in model.get_params().items()})
     grads = {k: v.grad for k, v in vars(model).items() if torch.is_tensor(v)}
     if hasattr(model, "linear"):
         tensors.update({k: v.detach().clone() for k, v in model.linear.state_dict().items()})
