@@ -52,3 +52,23 @@ def gradient_descent(W, b, X, y, l2, lr, steps):
         W, b = W - lr * g["weight"], b - lr * g["bias"]
         trajectory.append((W, b))
     return trajectory
+
+
+def finite_differences(W, b, X, y, l2, h):
+    """Central differences (f(p + h) - f(p - h)) / 2h of `objective`, one parameter at a time.
+
+    Error: about eps * |f| / h from rounding, plus h^2 * |f'''| / 6 from truncation.
+    """
+
+    def derivative(which, index):
+        plus, minus = [(W.copy(), b.copy()) for _ in range(2)]
+        (plus[0] if which == "weight" else plus[1])[index] += h
+        (minus[0] if which == "weight" else minus[1])[index] -= h
+        return (objective(*plus, X, y, l2) - objective(*minus, X, y, l2)) / (2 * h)
+
+    return {
+        "weight": np.array(
+            [[derivative("weight", (i, j)) for j in range(W.shape[1])] for i in range(W.shape[0])]
+        ),
+        "bias": np.array([derivative("bias", (j,)) for j in range(b.shape[0])]),
+    }
