@@ -8,16 +8,21 @@ from dataclasses import dataclass
 from importlib import resources
 from os import PathLike
 
-import pandas as pd
 import torch
 
+from .table import DataError, Table, check_split, iris_path, read_table
 
-class DataError(ValueError):
-    """A data file that cannot be used, with a message that says why and what to do."""
-
-
-ID_COLUMNS = ("id",)
-"""Column names (compared case-insensitively) that are row indices, not features."""
+__all__ = [
+    "DataError",
+    "Dataset",
+    "Standardizer",
+    "dataset_from_table",
+    "iris_path",
+    "load_csv",
+    "load_iris",
+    "one_hot",
+    "train_test_split",
+]
 
 
 @dataclass(frozen=True)
@@ -44,30 +49,22 @@ class Dataset:
 def load_csv(path: str | PathLike, target: str = "Species", drop: tuple[str, ...] = ()) -> Dataset:
     """Read a CSV whose `target` column holds the labels and whose other columns are features.
 
-    An index column named "Id" (any case) and the columns in `drop` are not features. Labels
-    are numbered 0..k-1 in sorted order of their values, never in order of first appearance,
-    so the numbering does not depend on how the rows happen to be ordered.
+    The file is checked first (see table.py): a problem raises DataError naming the row and
+    column. Index columns such as "Id" and the columns in `drop` are not features. Labels are
+    numbered 0..k-1 in sorted order of their values (numerically, if they are all numbers),
+    never in order of first appearance, so the numbering does not depend on the row order.
     """
-    frame = pd.read_csv(path)
-    if target not in frame.columns:
-        columns = ", ".join(map(str, frame.columns))
-        raise DataError(f"{path}: no target column {target!r}; the columns are: {columns}")
-    not_features = {target, *drop} | {c for c in frame.columns if c.lower() in ID_COLUMNS}
-    features = frame.drop(columns=[c for c in frame.columns if c in not_features])
-    labels = frame[target]
-    classes = sorted(labels.unique())
-    code = {label: index for index, label in enumerate(classes)}
+    return dataset_from_table(read_table(path, target=target, drop=drop))
+
+
+def dataset_from_table(table: Table) -> Dataset:
+    """The checked table as tensors: X float32 (m, n), y int64 (m,)."""
     return Dataset(
-        X=torch.tensor(features.to_numpy(dtype="float32")),
-        y=torch.tensor(labels.map(code).to_numpy(dtype="int64")),
-        feature_names=tuple(str(c) for c in features.columns),
-        class_names=tuple(str(c) for c in classes),
+        X=torch.tensor(table.features.to_numpy(dtype="float32")),
+        y=torch.tensor(table.labels.to_numpy(dtype="int64")),
+        feature_names=tuple(table.features.columns),
+        class_names=table.class_names,
     )
-
-
-def iris_path():
-    """The bundled Iris.csv, found through the installed package, not the working directory."""
-    return resources.files("iris_torch") / "_data" / "Iris.csv"
 
 
 def load_iris() -> Dataset:
@@ -94,15 +91,23 @@ def _shuffled(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def _test_counts(sizes: list[int], n_test: int) -> list[int]:
     """Share n_test test rows among classes of the given sizes, in proportion to the sizes.
 
-    Each class gets the whole part of its share; the rows left over go to the classes with the
-    largest fractional parts (the earlier class first on a tie).
+    Each class starts from the whole part of its share, kept between 1 and size - 1 so that
+    it has rows in both sets; then rows are handed out (or taken back) one at a time where the
+    count falls furthest short of (or beyond) its share, the earlier class first on a tie.
+    Needs every size >= 2 and k <= n_test <= m - k (see check_split).
     """
     m = sum(sizes)
     shares = [n_test * size / m for size in sizes]
-    counts = [int(share) for share in shares]
-    by_remainder = sorted(range(len(sizes)), key=lambda c: (counts[c] - shares[c], c))
-    for c in by_remainder[: n_test - sum(counts)]:
+    counts = [min(max(int(share), 1), size - 1) for share, size in zip(shares, sizes, strict=True)]
+    classes = range(len(sizes))
+    while sum(counts) < n_test:
+        c = max(
+            (c for c in classes if counts[c] < sizes[c] - 1), key=lambda c: shares[c] - counts[c]
+        )
         counts[c] += 1
+    while sum(counts) > n_test:
+        c = max((c for c in classes if counts[c] > 1), key=lambda c: counts[c] - shares[c])
+        counts[c] -= 1
     return counts
 
 
@@ -116,13 +121,16 @@ def train_test_split(
     """Split the rows into (X_train, X_test, y_train, y_test), reproducibly.
 
     round(test_size * m) rows go to the test set. With stratify, each class gets its share of
-    them (a small split could otherwise miss a class). The shuffles draw from a generator seeded
-    with `seed`, never from the global one, so the same seed gives the same split every run.
+    them, and at least one row in each set (a small split could otherwise miss a class); a
+    split that cannot give every class a row in both sets raises DataError. The shuffles draw
+    from a generator seeded with `seed`, never from the global one, so the same seed gives the
+    same split every run.
     """
     generator = torch.Generator().manual_seed(seed)
     n_test = round(test_size * y.shape[0])
     if stratify:
         labels, sizes = torch.unique(y, return_counts=True)
+        check_split(dict(zip(map(str, labels.tolist()), sizes.tolist(), strict=True)), test_size)
         test_parts, train_parts = [], []
         for label, count in zip(labels, _test_counts(sizes.tolist(), n_test), strict=True):
             rows = _shuffled(torch.nonzero(y == label).flatten(), generator)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn import datasets as sklearn_datasets
 from sklearn.preprocessing import StandardScaler
@@ -218,14 +218,42 @@ def test_split_is_not_ordered_by_class():
 )
 @settings(max_examples=40, deadline=None)
 def test_stratified_split_gives_each_class_its_share(sizes, test_size, seed):
+    m, k = sum(sizes), len(sizes)
+    n_test = round(test_size * m)
+    assume(k <= n_test <= m - k)  # otherwise no split has every class in both sets (see below)
     y = torch.cat([torch.full((size,), c) for c, size in enumerate(sizes)])
-    y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))]
-    _, _, _, y_test = train_test_split(row_ids(len(y)), y, test_size=test_size, seed=seed)
-    n_test = round(test_size * len(y))
+    y = y[torch.randperm(m, generator=torch.Generator().manual_seed(seed))]
+    _, _, _, y_test = train_test_split(row_ids(m), y, test_size=test_size, seed=seed)
     assert len(y_test) == n_test
-    counts = torch.bincount(y_test, minlength=len(sizes)).tolist()
+    counts = torch.bincount(y_test, minlength=k).tolist()
+    shares = [n_test * size / m for size in sizes]
     for count, size in zip(counts, sizes, strict=True):
-        assert abs(count - n_test * size / len(y)) < 1  # the share, rounded up or down
+        assert 1 <= count <= size - 1  # every class in both sets
+    if all(1 <= share <= size - 1 for share, size in zip(shares, sizes, strict=True)):
+        for count, share in zip(counts, shares, strict=True):
+            assert abs(count - share) < 1  # the share, rounded up or down
+
+
+def test_small_classes_still_get_a_test_row():
+    """A class of 2 among 100: its share of 10 test rows is 0.2, but it still gets one."""
+    y = torch.cat([torch.zeros(100, dtype=torch.long), torch.ones(2, dtype=torch.long)])
+    _, _, y_train, y_test = train_test_split(row_ids(102), y, test_size=0.1)
+    assert torch.bincount(y_test).tolist() == [9, 1]
+    assert torch.bincount(y_train).tolist() == [91, 1]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "test_size", "message"),
+    [
+        ([5, 1], 0.5, "class '1' has only 1 row"),
+        ([10, 10, 10], 0.05, "puts 2 of 30 rows in the test set"),
+        ([10, 10, 10], 0.95, "puts 28 of 30 rows in the test set"),
+    ],
+)
+def test_impossible_stratified_split_is_a_data_error(sizes, test_size, message):
+    y = torch.cat([torch.full((size,), c) for c, size in enumerate(sizes)])
+    with pytest.raises(DataError, match=message):
+        train_test_split(row_ids(len(y)), y, test_size=test_size)
 
 
 # -- Standardizer -----------------------------------------------------------------------------

@@ -1,0 +1,175 @@
+"""Reading and checking a CSV: the edge where bad data is turned into a sentence.
+
+pandas only, no torch: the command line reads and checks its input before it loads torch, so
+a mistake in a file or a flag is answered at once. Every problem raises DataError with one line
+that names the file, the line and column, and, where it helps, what to do. Lines are counted as
+lines of the file, the header being line 1, as an editor shows them.
+"""
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError
+
+INDEX_COLUMNS = ("id", "index", "")
+"""Column names (compared case-insensitively, after stripping) that mark a row index, not a
+feature. "" also covers pandas' "Unnamed: 0", the name it gives an index column saved with
+to_csv. Other columns can be left out with drop=."""
+
+
+__all__ = ["DataError", "Table", "check_split", "iris_path", "read_table"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A checked table: finite float features (m, n) and labels with their sorted classes."""
+
+    features: pd.DataFrame  # float64, m rows, n columns named after the features
+    labels: pd.Series  # class index 0..k-1 of each row, int64
+    class_names: tuple[str, ...]
+
+
+def iris_path():
+    """The bundled Iris.csv, found through the installed package, not the working directory."""
+    return resources.files("iris_torch") / "_data" / "Iris.csv"
+
+
+def is_index_column(name: str) -> bool:
+    name = str(name).strip()
+    return name.lower() in INDEX_COLUMNS or name.startswith("Unnamed: ")
+
+
+def read_strings(path: str | PathLike) -> pd.DataFrame:
+    """Every cell as written (str), indexed by the line of the file it came from.
+
+    Raises DataError for a file that is missing, binary, not UTF-8, empty, without rows, or
+    whose rows do not all have as many values as the header. Blank lines are skipped.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data file not found: {path}")
+    if path.is_dir():
+        raise DataError(f"{path} is a directory, not a CSV file")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror}") from None
+    if b"\0" in raw[:8192]:
+        raise DataError(f"{path} is not a text file (it holds binary data); expected a CSV")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV") from None
+    if not text.strip():
+        raise DataError(f"{path} is empty; expected a header line and rows of values")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        rows = [(reader.line_num, row) for row in reader if row]
+    except csv.Error as error:
+        raise DataError(f"{path}, line {reader.line_num}: {error}") from None
+    (_, header), *body = rows
+    header = [name.strip() for name in header]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(f"{path}: the header names column {repeated[0]!r} more than once")
+    if not body:
+        raise DataError(f"{path} has a header but no rows of data")
+    for line, row in body:
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}, line {line}: {len(row)} values, but the header names {len(header)} "
+                "columns; every row needs one value per column"
+            )
+    return pd.DataFrame(
+        [row for _, row in body], columns=header, index=[line for line, _ in body], dtype=str
+    )
+
+
+def numeric_columns(frame: pd.DataFrame, columns: list[str], path: str | PathLike) -> pd.DataFrame:
+    """The named columns as finite float64 values. Raises DataError at the first bad cell."""
+    values = {}
+    for column in columns:
+        text = frame[column].str.strip()
+        number = pd.to_numeric(text, errors="coerce")
+        bad = ~number.abs().lt(math.inf)  # nan (not a number, or written as nan) and inf
+        if bad.any():
+            line = bad.idxmax()
+            cell = frame[column][line]
+            if text[line] == "":
+                problem = "is blank"
+            elif pd.isna(number[line]) and text[line].lower() != "nan":
+                problem = f"is {cell!r}, not a number"
+            else:
+                problem = f"is {cell!r}: features must be finite numbers"
+            raise DataError(f"{path}, line {line}, column {column!r} {problem}")
+        values[column] = number.astype("float64")
+    return pd.DataFrame(values, index=frame.index)
+
+
+def sorted_classes(labels: pd.Series) -> list[str]:
+    """The distinct labels, as numbers in numeric order if all of them are numbers, else as text.
+
+    Sorted, never in order of first appearance, so the numbering of the classes does not depend
+    on how the rows happen to be ordered.
+    """
+    distinct = list(labels.unique())
+    numbers = pd.to_numeric(pd.Series(distinct), errors="coerce")
+    if numbers.notna().all():
+        return [label for _, label in sorted(zip(numbers, distinct, strict=True))]
+    return sorted(distinct)
+
+
+def read_table(path: str | PathLike, target: str = "Species", drop: tuple[str, ...] = ()) -> Table:
+    """Read and check a CSV whose `target` column holds the labels and the rest are features.
+
+    Index columns (see INDEX_COLUMNS) and the columns in `drop` are not features.
+    """
+    frame = read_strings(path)
+    columns = [str(c) for c in frame.columns]
+    for name, role in [(target, "target column"), *((name, "column to drop") for name in drop)]:
+        if name not in columns:
+            raise DataError(f"{path}: no {role} {name!r}; the columns are: {', '.join(columns)}")
+    features = [c for c in columns if c != target and c not in drop and not is_index_column(c)]
+    if not features:
+        raise DataError(f"{path}: no feature columns besides the target {target!r}")
+    labels = frame[target]
+    blank = labels.str.strip() == ""
+    if blank.any():
+        raise DataError(f"{path}, line {blank.idxmax()}: the label in column {target!r} is blank")
+    classes = sorted_classes(labels)
+    if len(classes) < 2:
+        raise DataError(
+            f"{path}: column {target!r} holds one class only ({classes[0]!r}); "
+            "a classifier needs at least 2"
+        )
+    code = {label: index for index, label in enumerate(classes)}
+    return Table(
+        features=numeric_columns(frame, features, path),
+        labels=labels.map(code).astype("int64"),
+        class_names=tuple(classes),
+    )
+
+
+def check_split(class_sizes: dict[str, int], test_size: float) -> None:
+    """A stratified split needs every class in both sets. Raises DataError if it cannot be done."""
+    smallest = min(class_sizes, key=class_sizes.get)
+    if class_sizes[smallest] < 2:
+        raise DataError(
+            f"class {smallest!r} has only {class_sizes[smallest]} row; a stratified split needs "
+            "at least 2 of each class (one to train on, one to test on)"
+        )
+    m, k = sum(class_sizes.values()), len(class_sizes)
+    n_test = round(test_size * m)
+    if not k <= n_test <= m - k:
+        raise DataError(
+            f"--test-size {test_size} puts {n_test} of {m} rows in the test set; each set needs "
+            f"at least one row of each of the {k} classes, so choose a test size that gives "
+            f"{k} to {m - k} rows"
+        )
