@@ -5,6 +5,7 @@ a gradient and applies an update (its step method). So two backends given the sa
 and initial parameters see exactly the same batches in the same order.
 """
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ import torch
 
 from .backend import SoftmaxRegression
 from .data import one_hot
+from .errors import DivergenceError
 from .objective import cross_entropy
 
 
@@ -82,14 +84,19 @@ def fit(
     Full batch by default; with batch_size, minibatches in an order drawn from a generator
     seeded with `seed`, the same whatever the backend. With X_val and y_val, each epoch ends
     with an evaluation on them. Every `log_every` epochs (and at the last), one line goes to
-    `log`, in the style of pytorch/examples.
+    `log`, in the style of pytorch/examples. A loss that is not finite (inf or nan: the steps
+    overshoot, typically from a learning rate too large for the scale of the features) stops
+    training at once with DivergenceError.
     """
     generator = torch.Generator().manual_seed(seed)
     history = History()
     for epoch in range(1, epochs + 1):
         total = 0.0
         for X_batch, y_batch in batches(X, y, batch_size, generator):
-            total += model.step(X_batch, y_batch).item() * X_batch.shape[0]
+            loss = model.step(X_batch, y_batch).item()
+            if not math.isfinite(loss):
+                raise DivergenceError(epoch, loss)
+            total += loss * X_batch.shape[0]
         history.loss.append(total / X.shape[0])
         line = f"Train Epoch: {epoch}/{epochs}  Loss: {history.loss[-1]:.6f}"
         if X_val is not None and y_val is not None:
