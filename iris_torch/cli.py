@@ -1,19 +1,95 @@
-"""The `iris-torch` command: `iris-torch train ...` is `python -m iris_torch.train ...`."""
+"""What the commands share, and the `iris-torch` command itself.
 
+`iris-torch train ...` is `python -m iris_torch.train ...`; `iris-torch predict ...` is
+`python -m iris_torch.predict ...`. Every command reports bad input the same way: one line on
+stderr naming the problem, exit code 2, no traceback, no file written; a run that fails after it
+has started (training that diverges) exits with 1.
+"""
+
+import argparse
+import importlib
+import importlib.util
+import math
+import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
-USAGE = """usage: iris-torch COMMAND [options]
+from .errors import CheckpointError, DataError, DivergenceError, UsageError
 
-commands:
-  train    train a model (same as python -m iris_torch.train); see iris-torch train --help"""
+COMMANDS = {"train": "train a model", "predict": "predict with a saved model"}
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (argparse itself adds the whole usage text)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def number(kind: Callable[[str], float], test: Callable[[float], bool], requirement: str):
+    """An argparse type: parse with `kind`, then insist on `test` (e.g. a positive number)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {requirement}")
+        return value
+
+    return parse
+
+
+positive_int = number(int, lambda v: v >= 1, "an integer of at least 1")
+non_negative_int = number(int, lambda v: v >= 0, "an integer of at least 0")
+positive_float = number(float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
+non_negative_float = number(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+fraction = number(float, lambda v: 0 < v < 1, "strictly between 0 and 1")
+finite_float = number(float, math.isfinite, "a finite number")
+
+
+def check_writable(path: str, flag: str) -> None:
+    """Fail before any work if `path` cannot be written, rather than after a long run."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{flag} {path} is a directory; give a file name")
+    parent = target.parent
+    if not parent.is_dir():
+        raise UsageError(f"{flag} {path}: the directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"{flag} {path}: the directory {str(parent)!r} is not writable")
+
+
+def check_matplotlib(flag: str) -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(f"{flag} needs matplotlib: pip install matplotlib")
+
+
+def run_reporting_errors(prog: str, work: Callable[[], int]) -> int:
+    """Run a command's work; turn the errors a user can act on into one line and an exit code."""
+    try:
+        return work()
+    except (UsageError, DataError, CheckpointError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except DivergenceError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
+
+
+USAGE = "usage: iris-torch COMMAND [options]\n\ncommands:\n" + "\n".join(
+    f"  {name:<9}{text} (python -m iris_torch.{name}); iris-torch {name} --help"
+    for name, text in COMMANDS.items()
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "train":
-        from .train import main as train
-
-        return train(argv[1:], prog="iris-torch train")
+    if argv and argv[0] in COMMANDS:
+        command = importlib.import_module(f"iris_torch.{argv[0]}")
+        return command.main(argv[1:], prog=f"iris-torch {argv[0]}")
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0

@@ -2,10 +2,11 @@
 
     python -m iris_torch.train --backend autograd
     python -m iris_torch.train --backend manual --epochs 500 --json
-    iris-torch train --data flowers.csv --target Species
+    iris-torch train --data flowers.csv --target Species --save model.pt --plot run.png
 
-Steps: load the CSV, split it (stratified, seeded), standardise with the training rows'
-statistics, train with the shared loop, then report train and test metrics and the weights.
+Steps: read and check the CSV, split it (stratified, seeded), standardise with the training
+rows' statistics, train with the shared loop, then report train and test metrics and the
+weights. Everything that can be checked is checked first, before torch is even imported.
 """
 
 import argparse
@@ -13,45 +14,33 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from importlib import resources
+from typing import TYPE_CHECKING
 
-import torch
+from . import BACKENDS
+from .cli import (
+    ArgumentParser,
+    check_matplotlib,
+    check_writable,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    run_reporting_errors,
+)
+from .errors import DivergenceError, UsageError
+from .formatting import format_table
 
-from . import BACKENDS, make_backend
-from .data import DataError, Dataset, Standardizer, load_csv, load_iris, train_test_split
-from .training import evaluate, fit
+if TYPE_CHECKING:
+    from .table import Table
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = ("float32", "float64")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-class UsageError(Exception):
-    """Input the run cannot use: reported as one line on stderr, exit code 2."""
-
-
-def _number(kind: Callable[[str], float], test: Callable[[float], bool], requirement: str):
-    """An argparse type: parse with `kind`, then insist on `test` (e.g. a positive number)."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not test(value):
-            raise argparse.ArgumentTypeError(f"{text!r} must be {requirement}")
-        return value
-
-    return parse
-
-
-positive_int = _number(int, lambda v: v >= 1, "an integer of at least 1")
-non_negative_int = _number(int, lambda v: v >= 0, "an integer of at least 0")
-positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
-non_negative_float = _number(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
-fraction = _number(float, lambda v: 0 < v < 1, "strictly between 0 and 1")
-
-
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog or "python -m iris_torch.train",
         description="Train multinomial (softmax) logistic regression with one of the backends.",
     )
@@ -59,6 +48,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     add("--backend", choices=BACKENDS, default="autograd", help="implementation (%(default)s)")
     add("--data", metavar="PATH", help="CSV file (default: the bundled Iris.csv)")
     add("--target", default="Species", help="column holding the labels (%(default)s)")
+    add(
+        "--drop",
+        metavar="COL",
+        action="append",
+        default=[],
+        help="a column that is not a feature (repeatable); Id-like columns are dropped anyway",
+    )
     add("--epochs", type=positive_int, default=1000, help="passes over the data (%(default)s)")
     add("--lr", type=positive_float, default=0.1, help="learning rate (%(default)s)")
     add("--l2", type=non_negative_float, default=0.01, help="penalty l2*sum(W^2) (%(default)s)")
@@ -81,11 +77,48 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="0: quiet (%(default)s)",
     )
     add("--json", action="store_true", help="print one JSON object and nothing else")
+    add("--save", metavar="PATH", help="write the trained model here (for iris_torch.predict)")
+    add("--plot", metavar="PATH", help="write a PNG of the loss curves and confusion matrix")
     return parser
 
 
-def resolve_device(name: str, dtype: torch.dtype) -> torch.device:
+def check_inputs(args: argparse.Namespace) -> "Table":
+    """Everything that can be checked without torch, so that a mistake costs no waiting.
+
+    pandas is imported here, not at the top, so that a mistyped flag is answered before even
+    pandas loads.
+    """
+    from .table import check_split, iris_path, read_table
+
+    with resources.as_file(iris_path()) if args.data is None else _as_is(args.data) as path:
+        table = read_table(path, target=args.target, drop=tuple(args.drop))
+    sizes = table.labels.value_counts().to_dict()
+    check_split({table.class_names[c]: n for c, n in sorted(sizes.items())}, args.test_size)
+    for flag, path in (("--save", args.save), ("--plot", args.plot)):
+        if path is not None:
+            check_writable(path, flag)
+    if args.plot is not None:
+        check_matplotlib("--plot")
+    return table
+
+
+class _as_is:
+    """A context manager that yields its argument: the counterpart of resources.as_file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __enter__(self) -> str:
+        return self.path
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+
+def resolve_device(name: str, dtype: str):
     """'auto' picks CUDA, then Apple's MPS, then the CPU; a named device must be present."""
+    import torch
+
     available = {
         "cpu": True,
         "cuda": torch.cuda.is_available(),
@@ -95,32 +128,29 @@ def resolve_device(name: str, dtype: torch.dtype) -> torch.device:
         name = next(d for d in ("cuda", "mps", "cpu") if available[d])
     if not available[name]:
         raise UsageError(f"--device {name} is not available on this machine; try --device cpu")
-    if name == "mps" and dtype == torch.float64:
+    if name == "mps" and dtype == "float64":
         raise UsageError("MPS has no float64; use --dtype float32 or --device cpu")
     return torch.device(name)
 
 
-def load_dataset(path: str | None, target: str) -> Dataset:
-    if path is None:
-        return load_iris()
-    try:
-        return load_csv(path, target=target)
-    except FileNotFoundError:
-        raise UsageError(f"data file not found: {path}") from None
-    except DataError as error:
-        raise UsageError(str(error)) from None
+def train(args: argparse.Namespace, table: "Table", log: Callable[[str], None]) -> dict:
+    """Split, standardise, train, evaluate; save and plot if asked. Returns the summary."""
+    import torch
 
+    from . import checkpoint
+    from .data import Standardizer, dataset_from_table, train_test_split
+    from .metrics import confusion_matrix, per_class
+    from .registry import make_backend
+    from .training import evaluate, fit
 
-def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict:
-    """Load, split, standardise, train and evaluate; return the summary as plain data."""
-    dtype = DTYPES[args.dtype]
-    device = resolve_device(args.device, dtype)
-    dataset = load_dataset(args.data, args.target)
+    dtype = getattr(torch, args.dtype)
+    device = resolve_device(args.device, args.dtype)
+    dataset = dataset_from_table(table)
     X_train, X_test, y_train, y_test = train_test_split(
         dataset.X, dataset.y, test_size=args.test_size, seed=args.seed
     )
-    if args.standardize:
-        standardizer = Standardizer.fit(X_train)
+    standardizer = Standardizer.fit(X_train) if args.standardize else None
+    if standardizer is not None:
         X_train, X_test = standardizer.transform(X_train), standardizer.transform(X_test)
     X_train, X_test = (X.to(dtype=dtype, device=device) for X in (X_train, X_test))
     y_train, y_test = y_train.to(device), y_test.to(device)
@@ -139,79 +169,117 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict:
         f"{model.name} backend on {device}, {args.dtype}: {len(y_train)} training rows, "
         f"{len(y_test)} test rows, {dataset.n_features} features, {dataset.n_classes} classes"
     )
-    fit(
-        model,
-        X_train,
-        y_train,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        X_val=X_test,
-        y_val=y_test,
-        log_every=args.log_every,
-        log=log,
-    )
-    train, test = evaluate(model, X_train, y_train), evaluate(model, X_test, y_test)
+    try:
+        history = fit(
+            model,
+            X_train,
+            y_train,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            X_val=X_test,
+            y_val=y_test,
+            log_every=args.log_every,
+            log=log,
+        )
+    except DivergenceError as error:
+        advice = f"try a smaller --lr (it was {args.lr})"
+        if not args.standardize:
+            advice += ", or leave out --no-standardize: unscaled features need a far smaller one"
+        raise DivergenceError(error.epoch, error.loss, advice) from None
+    train_result, test_result = evaluate(model, X_train, y_train), evaluate(model, X_test, y_test)
+    confusion = confusion_matrix(y_test, model.predict(X_test), dataset.n_classes)
     params = model.get_params()
-    return {
+    hyperparameters = {
+        key: getattr(args, key)
+        for key in ("epochs", "lr", "l2", "batch_size", "test_size", "seed", "standardize", "dtype")
+    }
+    summary = {
         "backend": model.name,
         "data": args.data or "bundled Iris.csv",
         "target": args.target,
-        "epochs": args.epochs,
-        "lr": args.lr,
-        "l2": args.l2,
-        "batch_size": args.batch_size,
-        "test_size": args.test_size,
-        "seed": args.seed,
-        "standardize": args.standardize,
-        "dtype": args.dtype,
+        "drop": args.drop,
+        **hyperparameters,
         "device": str(device),
         "n_train": len(y_train),
         "n_test": len(y_test),
         "class_names": list(dataset.class_names),
         "feature_names": list(dataset.feature_names),
         "train_loss": model.loss(X_train, y_train).item(),
-        "train_cross_entropy": train.cross_entropy,
-        "train_accuracy": train.accuracy,
-        "test_loss": test.cross_entropy,
-        "test_accuracy": test.accuracy,
-        "perplexity": math.exp(test.cross_entropy),
+        "train_cross_entropy": train_result.cross_entropy,
+        "train_accuracy": train_result.accuracy,
+        "test_loss": test_result.cross_entropy,
+        "test_accuracy": test_result.accuracy,
+        "perplexity": math.exp(test_result.cross_entropy),
+        "per_class": per_class(confusion, dataset.class_names),
+        "confusion_matrix": confusion.tolist(),
         "weight": params["weight"].tolist(),
         "bias": params["bias"].tolist(),
     }
+    if args.plot is not None:
+        from .plots import save_training_figure
+
+        title = f"{model.name} backend on {summary['data']}"
+        save_training_figure(args.plot, history, confusion, dataset.class_names, title)
+    if args.save is not None:
+        checkpoint.save(
+            checkpoint.Checkpoint(
+                backend=model.name,
+                weight=params["weight"].cpu(),
+                bias=params["bias"].cpu(),
+                feature_names=dataset.feature_names,
+                class_names=dataset.class_names,
+                target=args.target,
+                mean=None if standardizer is None else standardizer.mean,
+                std=None if standardizer is None else standardizer.std,
+                hyperparameters=hyperparameters,
+            ),
+            args.save,
+        )
+    return summary
+
+
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def report(summary: dict) -> str:
-    """The human-readable summary: metrics, then the weights as a feature-by-class table."""
+    """The human-readable summary: metrics, per-class scores, confusion matrix, weights."""
     n_train, n_test = summary["n_train"], summary["n_test"]
     train_correct = round(summary["train_accuracy"] * n_train)
     test_correct = round(summary["test_accuracy"] * n_test)
     scale = "standardised" if summary["standardize"] else "raw"
-    lines = [
-        "",
-        f"Train set: loss {summary['train_loss']:.4f} (cross-entropy "
-        f"{summary['train_cross_entropy']:.4f} + L2 penalty), "
-        f"accuracy {train_correct}/{n_train} ({summary['train_accuracy']:.1%})",
-        f"Test set: cross-entropy {summary['test_loss']:.4f}, "
-        f"perplexity {summary['perplexity']:.4f}, "
-        f"accuracy {test_correct}/{n_test} ({summary['test_accuracy']:.1%})",
-        "",
-        f"Learned weights ({scale} features) and biases, one column per class:",
-    ]
-    rows = [
-        *zip(summary["feature_names"], summary["weight"], strict=True),
-        ("(bias)", summary["bias"]),
-    ]
     names = summary["class_names"]
-    first = max(len(name) for name, _ in rows)
-    widths = [max(len(name), 9) for name in names]
-    lines.append(" " * first + "".join(f"  {n:>{w}}" for n, w in zip(names, widths, strict=True)))
-    for name, values in rows:
-        lines.append(
-            f"{name:<{first}}"
-            + "".join(f"  {v:>{w}.4f}" for v, w in zip(values, widths, strict=True))
-        )
-    return "\n".join(lines)
+    per_class = summary["per_class"]
+    return "\n".join(
+        [
+            "",
+            f"Train set: loss {summary['train_loss']:.4f} (cross-entropy "
+            f"{summary['train_cross_entropy']:.4f} + L2 penalty), "
+            f"accuracy {train_correct}/{n_train} ({summary['train_accuracy']:.1%})",
+            f"Test set: cross-entropy {summary['test_loss']:.4f}, "
+            f"perplexity {summary['perplexity']:.4f}, "
+            f"accuracy {test_correct}/{n_test} ({summary['test_accuracy']:.1%})",
+            "",
+            "Per class on the test set:",
+            *format_table(
+                names,
+                ["precision", "recall", "rows"],
+                [[_score(c["precision"]), _score(c["recall"]), c["support"]] for c in per_class],
+            ),
+            "",
+            "Confusion matrix on the test set (rows: true class, columns: predicted):",
+            *format_table(names, names, summary["confusion_matrix"]),
+            "",
+            f"Learned weights ({scale} features) and biases, one column per class:",
+            *format_table(
+                [*summary["feature_names"], "(bias)"],
+                names,
+                [*summary["weight"], summary["bias"]],
+                cell=lambda value: f"{value:.4f}",
+            ),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -223,13 +291,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         if not quiet:
             print(line, flush=True)
 
-    try:
-        summary = run(args, log)
-    except UsageError as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps(summary) if args.json else report(summary))
-    return 0
+    def work() -> int:
+        summary = train(args, check_inputs(args), log)
+        print(json.dumps(summary) if args.json else report(summary))
+        return 0
+
+    return run_reporting_errors(parser.prog, work)
 
 
 if __name__ == "__main__":

@@ -108,16 +108,39 @@ def test_console_script_is_the_module(summaries):
     assert result.stdout == summaries["autograd"][0]
 
 
+def section(out, heading):
+    """The lines of the table that follows the line starting with `heading`."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading)) + 1
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return lines[start:end]
+
+
+CLASSES = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+
+
 def test_human_output_names_features_and_classes(capsys):
     code, out, _ = call(capsys, "--epochs", "200", "--log-every", "50")
     assert code == 0
     assert "Train Epoch: 50/200" in out and "Train Epoch: 200/200" in out
     assert "Test set: cross-entropy" in out and "perplexity" in out
-    header = next(line for line in out.splitlines() if "Iris-setosa" in line)
-    assert header.split() == ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
-    for feature in ("SepalLengthCm", "PetalWidthCm", "(bias)"):
-        row = next(line for line in out.splitlines() if line.startswith(feature))
-        assert len(row.split()) == 4
+    header, *rows = section(out, "Learned weights")
+    assert header.split() == CLASSES
+    assert [row.split()[0] for row in rows] == [
+        "SepalLengthCm",
+        "SepalWidthCm",
+        "PetalLengthCm",
+        "PetalWidthCm",
+        "(bias)",
+    ]
+    assert all(len(row.split()) == 4 for row in rows)
+    header, *rows = section(out, "Confusion matrix")
+    assert header.split() == CLASSES
+    assert [row.split()[0] for row in rows] == CLASSES
+    assert sum(int(n) for row in rows for n in row.split()[1:]) == 30
+    header, *rows = section(out, "Per class")
+    assert header.split() == ["precision", "recall", "rows"]
+    assert [row.split()[0] for row in rows] == CLASSES
 
 
 def test_own_csv_with_another_target_column(tmp_path, capsys):
