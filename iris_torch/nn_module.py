@@ -22,7 +22,11 @@ class NNModuleBackend(SoftmaxRegression):
 
     def __init__(self, n_features: int, n_classes: int, **hyperparameters) -> None:
         super().__init__(n_features, n_classes, **hyperparameters)
-        self.linear = nn.Linear(n_features, n_classes, dtype=self.dtype, device=self.device)
+        # skip_init: the layer's own random initialisation would draw from torch's global
+        # generator; our seeded starting point overwrites it anyway (set_params below).
+        self.linear = nn.utils.skip_init(
+            nn.Linear, n_features, n_classes, dtype=self.dtype, device=self.device
+        )
         self.criterion = nn.CrossEntropyLoss()  # takes logits: applies log-softmax itself
         # SGD's weight_decay=w adds w * W to the gradient, which is the gradient of
         # (w / 2) * sum(W ** 2). Our penalty is l2 * sum(W ** 2), so w = 2 * l2; and only on
@@ -69,16 +73,22 @@ class NNModuleBackend(SoftmaxRegression):
     def gradients(self, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """dL/dW (n, k) and dL/db (k,), as the optimizer will apply them.
 
-        Autograd differentiates the cross-entropy alone; each parameter group's weight_decay
-        then adds weight_decay * param, as SGD does. So a wrong weight_decay shows here.
+        Autograd differentiates the cross-entropy alone; then each parameter gets
+        weight_decay * param from its own parameter group, as SGD adds it. So a wrong
+        weight_decay shows here, whatever the groups.
         """
+        weight, bias = self.linear.weight, self.linear.bias
+        decay = {
+            id(param): group["weight_decay"]
+            for group in self.optimizer.param_groups
+            for param in group["params"]
+        }
         weight_grad, bias_grad = torch.autograd.grad(
-            self.criterion(self.logits(X), y), (self.linear.weight, self.linear.bias)
+            self.criterion(self.logits(X), y), (weight, bias)
         )
-        weight_decay, bias_decay = (group["weight_decay"] for group in self.optimizer.param_groups)
         return {
-            "weight": (weight_grad + weight_decay * self.linear.weight.detach()).T,  # -> (n, k)
-            "bias": bias_grad + bias_decay * self.linear.bias.detach(),
+            "weight": (weight_grad + decay[id(weight)] * weight.detach()).T,  # -> (n, k)
+            "bias": bias_grad + decay[id(bias)] * bias.detach(),
         }
 
     # -- update -----------------------------------------------------------------------------------

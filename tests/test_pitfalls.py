@@ -7,9 +7,9 @@ goes: a different model, piled-up gradients, or a crash.
 import oracle
 import pytest
 import torch
-from witnesses import as_numpy
+from witnesses import as_numpy, assert_gradients_match
 
-from iris_torch import fit, make_backend
+from iris_torch import BACKENDS, fit, make_backend
 from iris_torch.autograd import AutogradBackend
 from iris_torch.data import one_hot
 from iris_torch.objective import cross_entropy
@@ -67,6 +67,27 @@ def test_wrong_weight_decay_leads_to_another_model(variant, iris_split, referenc
     X, _, y, _ = iris_split
     params = trained(nn_model_with_groups(WRONG_WEIGHT_DECAY[variant]), X, y)
     assert distance(params, reference) > 1e-3
+
+
+@pytest.mark.parametrize("variant", WRONG_WEIGHT_DECAY)
+def test_wrong_weight_decay_shows_in_the_gradient(variant, iris_split):
+    """Already at the first step: what SGD would apply is not the objective's gradient."""
+    X, _, y, _ = iris_split
+    tutorial = nn_model_with_groups(WRONG_WEIGHT_DECAY[variant])
+    ours = make_backend("manual", 4, 3, l2=L2, dtype=torch.float64)
+    wrong, right = tutorial.gradients(X, y), ours.gradients(X, y)
+    with pytest.raises(AssertionError):
+        assert_gradients_match(wrong, right, rtol=1e-6)
+
+
+def test_creating_a_backend_leaves_the_global_generator_alone():
+    """Backends draw their start from their own seeded generator, never torch's global one."""
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    for name in BACKENDS:
+        torch.manual_seed(0)
+        make_backend(name, 4, 3)
+        assert torch.equal(torch.rand(3), expected), name
 
 
 def test_half_the_penalty_is_a_different_objective(iris_split):
