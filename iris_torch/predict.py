@@ -17,7 +17,6 @@ from .cli import ArgumentParser, finite_float, run_reporting_errors
 from .errors import DataError, UsageError
 from .files import check_model_file
 from .formatting import format_table
-from .table import numeric_columns, read_strings
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -44,6 +43,8 @@ def read_rows(args: argparse.Namespace, feature_names: tuple[str, ...], target: 
                 f"got {len(args.features)}"
             )
         return [args.features], None
+    from .table import numeric_columns, read_strings
+
     frame = read_strings(args.csv)
     missing = [name for name in feature_names if name not in frame.columns]
     if missing:

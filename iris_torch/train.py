@@ -88,17 +88,18 @@ def check_inputs(args: argparse.Namespace) -> "Table":
     pandas is imported here, not at the top, so that a mistyped flag is answered before even
     pandas loads.
     """
+    for flag, path in (("--save", args.save), ("--plot", args.plot)):
+        if path is not None:
+            check_writable(path, flag)
+    if args.plot is not None:
+        check_matplotlib("--plot")
+
     from .table import check_split, iris_path, read_table
 
     with resources.as_file(iris_path()) if args.data is None else _as_is(args.data) as path:
         table = read_table(path, target=args.target, drop=tuple(args.drop))
     sizes = table.labels.value_counts().to_dict()
     check_split({table.class_names[c]: n for c, n in sorted(sizes.items())}, args.test_size)
-    for flag, path in (("--save", args.save), ("--plot", args.plot)):
-        if path is not None:
-            check_writable(path, flag)
-    if args.plot is not None:
-        check_matplotlib("--plot")
     return table
 
 
