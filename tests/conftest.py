@@ -6,6 +6,14 @@ import torch
 import iris_torch
 
 
+def pytest_collection_modifyitems(items):
+    """If the notebook tests are to run, start executing the notebooks now, in the background."""
+    for item in items:
+        if item.module.__name__ == "test_notebooks":
+            item.module.start()
+            return
+
+
 @pytest.fixture(scope="session")
 def iris_split():
     """Standardised Iris, split as the CLI does (seed 0, 20 % test), in float64."""
@@ -23,3 +31,13 @@ def random_params(n_features, n_classes, scale, seed, dtype=torch.float64):
         "weight": scale * torch.randn(n_features, n_classes, generator=generator, dtype=dtype),
         "bias": scale * torch.randn(n_classes, generator=generator, dtype=dtype),
     }
+
+
+def run_main(main, argv, capsys):
+    """A command's main() in this process: (exit code, stdout, stderr), as from a subprocess."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exit:  # argparse exits on bad flags
+        code = exit.code
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_main
 
 from iris_torch import BACKENDS
 from iris_torch.train import main
@@ -27,13 +28,7 @@ def train_json(*flags):
 
 
 def call(capsys, *argv):
-    """main() in this process: (exit code, stdout, stderr); argparse's exits become codes."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_main(main, argv, capsys)
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,9 @@
 traceback, nothing written. Then the paths that must work: awkward but valid data, other real
 datasets, train -> save -> predict, plots, and a checkpoint that would run code.
 
-Every case is its own process, as a user would run it; they run side by side, one per core
-and one thread each. Most cases are answered before torch is imported, so each costs well
-under a second.
+Every bad-input case is its own process, as a user would run it; they run side by side, one
+per core and one thread each. Most are answered before torch is imported, so each costs well
+under a second. Runs that are expected to succeed call the same main() in this process.
 """
 
 import json
@@ -18,7 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import run_main
 from sklearn import datasets
+
+from iris_torch.predict import main as predict_main
+from iris_torch.train import main as train_main
 
 TRAIN = [sys.executable, "-m", "iris_torch.train"]
 PREDICT = [sys.executable, "-m", "iris_torch.predict"]
@@ -274,7 +278,6 @@ def runs(tmp_path_factory):
     first = run_all(
         {
             **{case: command for case, command, _, _ in ERRORS},
-            **{case: [*TRAIN, "--json", *flags] for case, flags in AWKWARD.items()},
             "train and save": [*TRAIN, "--json", "--save", "model.pt", "--log-every", "0"],
         },
         folder,
@@ -284,8 +287,6 @@ def runs(tmp_path_factory):
         {
             **{case: command for case, command, _, _ in NEEDS_MODEL},
             "predict one": [*PREDICT, "--model", "model.pt", "--json", "5.1", "3.5", "1.4", "0.2"],
-            "predict csv": [*PREDICT, "--model", "model.pt", "--json", "--csv", str(IRIS)],
-            "predict human": [*PREDICT, "--model", "model.pt", "6.3", "2.9", "5.6", "1.8"],
         },
         folder,
     )
@@ -316,9 +317,11 @@ def test_nothing_is_written_by_a_failed_run_and_no_code_ran(runs):
 
 
 @pytest.mark.parametrize("case", AWKWARD)
-def test_awkward_but_valid_data_trains(case, runs):
-    results, _, _ = runs
-    code, stdout, stderr = results[case]
+def test_awkward_but_valid_data_trains(case, runs, capsys, monkeypatch):
+    """In this process (the same main() as the command), as nothing here is about exiting."""
+    _, folder, _ = runs
+    monkeypatch.chdir(folder)
+    code, stdout, stderr = run_main(train_main, ["--json", *AWKWARD[case]], capsys)
     assert code == 0, stderr
     summary = json.loads(stdout)
     assert summary["test_accuracy"] >= 0.9
@@ -359,18 +362,20 @@ def test_train_save_predict_round_trip(runs):
     assert only["predicted"] == "Iris-setosa"
 
 
-def test_predict_a_csv_with_labels_reports_accuracy(runs):
-    results, _, _ = runs
-    code, stdout, stderr = results["predict csv"]
+def test_predict_a_csv_with_labels_reports_accuracy(runs, capsys):
+    _, folder, _ = runs
+    argv = ["--model", str(folder / "model.pt"), "--json", "--csv", str(IRIS)]
+    code, stdout, stderr = run_main(predict_main, argv, capsys)
     assert code == 0, stderr
     prediction = json.loads(stdout)
     assert len(prediction["predictions"]) == 150
     assert prediction["accuracy"] >= 0.9
 
 
-def test_predict_human_output_names_the_classes(runs):
-    results, _, _ = runs
-    code, stdout, stderr = results["predict human"]
+def test_predict_human_output_names_the_classes(runs, capsys):
+    _, folder, _ = runs
+    argv = ["--model", str(folder / "model.pt"), "6.3", "2.9", "5.6", "1.8"]
+    code, stdout, stderr = run_main(predict_main, argv, capsys)
     assert code == 0, stderr
     assert stdout.startswith("Predicted class: Iris-virginica")
     for name in ("Iris-setosa", "Iris-versicolor", "Iris-virginica"):
@@ -391,22 +396,17 @@ def test_malicious_checkpoint_is_refused_in_process_too(runs):
     ("loader", "target"),
     [(datasets.load_wine, "cultivar"), (datasets.load_breast_cancer, "diagnosis")],
 )
-def test_other_real_datasets_train_through_data_and_target(loader, target, tmp_path):
+def test_other_real_datasets_train_through_data_and_target(loader, target, tmp_path, capsys):
     """Datasets nobody here prepared, written as CSVs with their own names and labels."""
     bunch = loader(as_frame=True)
     frame = bunch.frame.rename(columns={"target": target})
     frame[target] = [bunch.target_names[i] for i in frame[target]]
     frame.insert(0, "id", range(len(frame)))
     frame.to_csv(tmp_path / "data.csv", index=False)
-    result = subprocess.run(
-        [*TRAIN, "--json", "--data", "data.csv", "--target", target],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
+    argv = ["--json", "--data", str(tmp_path / "data.csv"), "--target", target]
+    code, stdout, stderr = run_main(train_main, argv, capsys)
+    assert code == 0, stderr
+    summary = json.loads(stdout)
     assert summary["class_names"] == sorted(bunch.target_names)
     assert summary["feature_names"] == list(bunch.feature_names)  # "id" is not a feature
     assert summary["test_accuracy"] >= 0.9
@@ -415,9 +415,9 @@ def test_other_real_datasets_train_through_data_and_target(loader, target, tmp_p
 def test_plot_writes_a_png(tmp_path):
     import matplotlib.image
 
-    from iris_torch.train import main
-
-    assert main(["--epochs", "50", "--log-every", "0", "--plot", str(tmp_path / "run.png")]) == 0
+    assert (
+        train_main(["--epochs", "50", "--log-every", "0", "--plot", str(tmp_path / "run.png")]) == 0
+    )
     image = matplotlib.image.imread(tmp_path / "run.png")
     assert image.shape[0] > 200 and image.shape[1] > 400
     assert listing(tmp_path) == {"run.png"}

@@ -63,16 +63,9 @@ def test_iris_rows_35_and_38_are_not_the_uci_misprints():
     assert X[37].tolist() != pytest.approx([4.9, 3.1, 1.5, 0.1])  # UCI row 38
 
 
-def test_bundled_data_found_from_another_directory(tmp_path):
-    script = "import iris_torch; d = iris_torch.load_iris(); print(tuple(d.X.shape), d.n_classes)"
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.split("\n")[0] == "(150, 4) 3"
-
-
 def test_wheel_carries_the_data_and_loads_it_without_the_repository(tmp_path):
-    """Build a wheel, install it into an empty folder, load Iris from there."""
+    """Build a wheel, unpack it into an empty folder, and load Iris from there, in a process
+    whose working directory is not the repository: the data ships inside the package."""
     subprocess.run(
         [
             sys.executable,
