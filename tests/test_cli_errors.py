@@ -210,6 +210,15 @@ ERRORS = [
         "'inf' must be a finite number",
     ),
 ]
+# A device this machine lacks (CI has no GPU; on a machine with one, that case is left out).
+ERRORS += [
+    (f"no {device}", [*TRAIN, "--device", device], 2, f"--device {device} is not available")
+    for device, present in [
+        ("cuda", torch.cuda.is_available()),
+        ("mps", torch.backends.mps.is_available()),
+    ]
+    if not present
+]
 NEEDS_MODEL = [
     (
         "predict too few values",
