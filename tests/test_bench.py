@@ -1,0 +1,38 @@
+"""The benchmark compares like with like, and writes the table it prints.
+
+Timings themselves are not asserted here (they belong to the benchmark, not to a test).
+"""
+
+import re
+
+import pytest
+import torch
+
+from iris_torch import BACKENDS, bench, make_backend
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_bare_loop_is_the_same_math_as_its_backend(name):
+    """The overhead ratio means something only if the bare loop does the backend's work."""
+    X, y = bench.iris_tensors()
+    X = X.double()
+    model = make_backend(name, 4, 3, dtype=torch.float64)
+    step, params = bench.BARE[name](X, y, model.get_params(), model.lr, model.l2)
+    for _ in range(20):
+        torch.testing.assert_close(step(), model.step(X, y), rtol=1e-12, atol=1e-14)
+    for key, value in model.get_params().items():
+        torch.testing.assert_close(params()[key], value, rtol=1e-12, atol=1e-14)
+
+
+def test_quick_run_prints_and_writes_one_row_per_backend(tmp_path, capsys):
+    output = tmp_path / "bench.md"
+    assert bench.main(["--quick", "--sections", "scale", "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    assert output.read_text() == printed
+    rows = [line.split("|")[1:-1] for line in printed.splitlines() if line.startswith("| ")]
+    by_backend = {cells[0].strip(): cells for cells in rows if cells[0].strip() in BACKENDS}
+    assert sorted(by_backend) == sorted(BACKENDS)
+    for cells in by_backend.values():
+        step_ms, floor_ms, ratio = (float(cells[i]) for i in (1, 2, 3))
+        assert ratio == pytest.approx(step_ms / floor_ms, rel=0.05, abs=0.01)
+    assert re.search(r"Machine: .+torch \d", printed)
