@@ -42,7 +42,8 @@ class NNModuleBackend(SoftmaxRegression):
 
     def get_params(self) -> dict[str, torch.Tensor]:
         return {
-            "weight": self.linear.weight.detach().T.clone(),  # (k, n) -> (n, k)
+            # (k, n) -> (n, k), copied into ordinary row-major order like every backend's
+            "weight": self.linear.weight.detach().T.clone(memory_format=torch.contiguous_format),
             "bias": self.linear.bias.detach().clone(),
         }
 
@@ -87,7 +88,7 @@ class NNModuleBackend(SoftmaxRegression):
             self.criterion(self.logits(X), y), (weight, bias)
         )
         return {
-            "weight": (weight_grad + decay[id(weight)] * weight.detach()).T,  # -> (n, k)
+            "weight": (weight_grad + decay[id(weight)] * weight.detach()).T.contiguous(),
             "bias": bias_grad + decay[id(bias)] * bias.detach(),
         }
 

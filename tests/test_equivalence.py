@@ -66,6 +66,11 @@ def test_params_are_copies_in_and_out(name):
     assert torch.equal(out["weight"], original["weight"])
     out["bias"] += 1  # nor may changing what get_params returned
     assert torch.equal(model.get_params()["bias"], original["bias"])
+    gradients = model.gradients(
+        torch.randn(5, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1])
+    )
+    # Plain row-major tensors, whatever the backend keeps inside: .view() and friends work.
+    assert all(t.is_contiguous() for t in [*model.get_params().values(), *gradients.values()])
     with pytest.raises(ValueError, match=r"params\['weight'\] must have shape \(4, 3\)"):
         model.set_params({"weight": torch.zeros(3, 4), "bias": torch.zeros(3)})
 
