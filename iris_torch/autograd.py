@@ -37,8 +37,12 @@ class AutogradBackend(SoftmaxRegression):
     # -- forward ----------------------------------------------------------------------------------
 
     def logits(self, X: torch.Tensor) -> torch.Tensor:
-        """(m, n) -> (m, k): Z = XW + b, the bias broadcast over the rows."""
-        return torch.mm(X, self.weight) + self.bias
+        """(m, n) -> (m, k): Z = XW + b, the bias broadcast over the rows.
+
+        addmm computes b + X @ W in one pass, rather than a product and then a second pass
+        over Z to add b.
+        """
+        return torch.addmm(self.bias, X, self.weight)
 
     # -- objective --------------------------------------------------------------------------------
 

@@ -17,8 +17,8 @@ from .objective import cross_entropy, l2_penalty
 
 
 def logits_fn(params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-    """(m, n) -> (m, k): Z = XW + b."""
-    return torch.mm(X, params["weight"]) + params["bias"]
+    """(m, n) -> (m, k): Z = XW + b, computed by addmm in one pass."""
+    return torch.addmm(params["bias"], X, params["weight"])
 
 
 def loss_fn(params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, l2: float):
