@@ -304,11 +304,11 @@ def _check(ratio: float, target: float) -> str:
 
 
 def table(results: dict, device: torch.device, sizes: dict) -> str:
-    lines = ["# iris_torch benchmark", "", f"Machine: {machine(device)}.", ""]
+    lines = [f"Machine: {machine(device)}.", ""]
     if "overhead" in results:
         target = TARGETS["overhead"]
         lines += [
-            f"## Overhead: step() against a bare loop (Iris, {sizes['iris']}, float32, "
+            f"### Overhead: step() against a bare loop (Iris, {sizes['iris']}, float32, "
             f"full batch, CPU; median of {sizes['overhead_repeats']} rounds of "
             f"{sizes['steps']} steps)",
             "",
@@ -324,7 +324,7 @@ def table(results: dict, device: torch.device, sizes: dict) -> str:
     if "scale" in results:
         target = TARGETS["scale"]
         lines += [
-            f"## Scale: one full-batch step against two reads of X ({sizes['scale']}, "
+            f"### Scale: one full-batch step against two reads of X ({sizes['scale']}, "
             f"float32, {device.type}; median of {sizes['scale_repeats']})",
             "",
             "| backend | step() (ms) | 2 reads of X (ms) | ratio | target | met "
@@ -347,7 +347,7 @@ def table(results: dict, device: torch.device, sizes: dict) -> str:
         cli = results["cli"]
         ratio = cli["train_s"] / cli["import_s"]
         lines += [
-            f"## Command line (median of {sizes['cli_repeats']} runs each)",
+            f"### Command line (median of {sizes['cli_repeats']} runs each)",
             "",
             "| command | seconds | ratio | target | met |",
             "| --- | ---: | ---: | ---: | --- |",
