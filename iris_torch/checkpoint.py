@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from . import BACKENDS
 from .backend import SoftmaxRegression
 from .data import Standardizer
 from .errors import CheckpointError
@@ -98,8 +99,6 @@ def load(path: str | PathLike) -> Checkpoint:
 
 
 def _check_consistent(checkpoint: Checkpoint, path: Path) -> None:
-    from . import BACKENDS
-
     n, k = len(checkpoint.feature_names), len(checkpoint.class_names)
     expected = {"weight": (n, k), "bias": (k,)}
     if checkpoint.mean is not None:

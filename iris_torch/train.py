@@ -14,6 +14,7 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -96,24 +97,11 @@ def check_inputs(args: argparse.Namespace) -> "Table":
 
     from .table import check_split, iris_path, read_table
 
-    with resources.as_file(iris_path()) if args.data is None else _as_is(args.data) as path:
+    with resources.as_file(iris_path()) if args.data is None else nullcontext(args.data) as path:
         table = read_table(path, target=args.target, drop=tuple(args.drop))
     sizes = table.labels.value_counts().to_dict()
     check_split({table.class_names[c]: n for c, n in sorted(sizes.items())}, args.test_size)
     return table
-
-
-class _as_is:
-    """A context manager that yields its argument: the counterpart of resources.as_file."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __enter__(self) -> str:
-        return self.path
-
-    def __exit__(self, *exc_info) -> None:
-        return None
 
 
 def resolve_device(name: str, dtype: str):
