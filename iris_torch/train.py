@@ -128,12 +128,14 @@ def train(args: argparse.Namespace, table: "Table", log: Callable[[str], None]) 
 
     from . import checkpoint
     from .data import Standardizer, dataset_from_table, train_test_split
+    from .memory import keep_freed_memory
     from .metrics import confusion_matrix, per_class
     from .registry import make_backend
     from .training import evaluate, fit
 
     dtype = getattr(torch, args.dtype)
     device = resolve_device(args.device, args.dtype)
+    keep_freed_memory()  # this process trains: reuse each step's buffers (see memory.py)
     dataset = dataset_from_table(table)
     X_train, X_test, y_train, y_test = train_test_split(
         dataset.X, dataset.y, test_size=args.test_size, seed=args.seed

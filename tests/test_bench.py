@@ -33,7 +33,7 @@ def test_quick_run_prints_and_writes_one_row_per_backend(tmp_path, capsys):
     by_backend = {cells[0].strip(): cells for cells in rows if cells[0].strip() in BACKENDS}
     assert sorted(by_backend) == sorted(BACKENDS)
     for cells in by_backend.values():
-        step_ms, floor_ms, ratio = (float(cells[i]) for i in (1, 2, 3))
+        floor_ms, step_ms, ratio = (float(cells[i]) for i in (1, 2, 3))
         # Times are printed to 0.1 ms and ratios to 0.01: the ratio must lie within what that
         # rounding allows.
         lowest = (step_ms - 0.05) / (floor_ms + 0.05) - 0.005
