@@ -23,23 +23,29 @@ DEFAULTS = {M_TRIM_THRESHOLD: 128 * 1024, M_MMAP_MAX: 65536}
 KEEP = {M_TRIM_THRESHOLD: 2**31 - 1, M_MMAP_MAX: 0}
 
 
-def _mallopt(settings: dict[int, int]) -> bool:
-    """Apply glibc mallopt settings; False where there is no glibc (macOS, Windows, musl)."""
+def _libc():
+    """glibc, or None where there is none (macOS, Windows, musl)."""
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        mallopt = libc.mallopt
+        libc.mallopt, libc.malloc_trim  # noqa: B018  (both must exist)
     except (OSError, AttributeError, TypeError):
-        return False
-    return all(mallopt(parameter, value) == 1 for parameter, value in settings.items())
+        return None
+    return libc
 
 
 def keep_freed_memory() -> bool:
     """Let malloc keep freed blocks of any size for reuse. True if it took effect."""
-    return _mallopt(KEEP)
+    libc = _libc()
+    return libc is not None and all(libc.mallopt(p, v) == 1 for p, v in KEEP.items())
 
 
 def release_freed_memory() -> bool:
-    """Back to glibc's defaults: large freed blocks go back to the operating system."""
-    return _mallopt(DEFAULTS)
+    """Back to glibc's defaults, and hand what malloc kept back to the operating system."""
+    libc = _libc()
+    if libc is None:
+        return False
+    restored = all(libc.mallopt(p, v) == 1 for p, v in DEFAULTS.items())
+    libc.malloc_trim(0)
+    return restored
