@@ -2,7 +2,7 @@
 and how long the command line takes. Ratios are measured in one run, alternating the things
 compared, and reported as medians.
 
-    python -m iris_torch.bench                      # the full run (a few minutes on 2 cores)
+    python -m iris_torch.bench                      # the full run (~90 s on 2 cores)
     python -m iris_torch.bench --output bench.md    # also write the table to a file
     python -m iris_torch.bench --quick              # small sizes: a smoke test
     python -m iris_torch.bench --device cuda        # the scale case on a GPU
@@ -235,40 +235,45 @@ def extra_memory(work: Callable[[], object], device: torch.device) -> int | None
 def scale(m: int, n: int, k: int, repeats: int, device: torch.device) -> list[dict]:
     """One full-batch step() per backend on synthetic data, against two reads of X.
 
-    On the CPU each backend is timed twice: with glibc's default malloc, which returns every
-    freed block over 32 MB to the system (so each step's (m, k) buffers arrive as fresh pages,
-    one page fault per 4 KB), and keeping freed memory, as the command line runs (see
-    memory.py). The extra memory is measured with the default, where it is visible.
+    On the CPU every backend is timed first with glibc's default malloc, which returns each
+    freed block over 32 MB to the system (so a step's (m, k) buffers arrive as fresh pages,
+    one page fault per 4 KB), and then, once all are done, keeping freed memory, as the
+    command line runs (see memory.py): that order keeps memory kept for one backend out of
+    another's default-malloc figures. The extra memory is measured with the default, where it
+    is visible.
     """
     generator = torch.Generator().manual_seed(0)
     X = torch.randn(m, n, generator=generator).to(device)
     y = torch.randint(0, k, (m,), generator=generator).to(device)
+    steps = {name: make_backend(name, n, k, device=device) for name in BACKENDS}
+
+    def timed(model):
+        contenders = {"step": lambda: model.step(X, y), "floor": lambda: (X.sum(0), X.sum(0))}
+        return alternate(contenders, repeats, device)
+
+    release_freed_memory()
+    default = {name: timed(model) for name, model in steps.items()}
+    extra = {
+        name: extra_memory(lambda model=model: model.step(X, y), device)
+        for name, model in steps.items()
+    }
+    kept = None
+    if device.type == "cpu" and keep_freed_memory():
+        kept = {name: timed(model) for name, model in steps.items()}
+        release_freed_memory()
     rows = []
     for name in BACKENDS:
-        model = make_backend(name, n, k, device=device)
-
-        def step(model=model):
-            model.step(X, y)
-
-        def timed():
-            return alternate({"step": step, "floor": lambda: (X.sum(0), X.sum(0))}, repeats, device)
-
-        release_freed_memory()
-        default = timed()
-        extra = extra_memory(step, device)
-        kept = timed() if device.type == "cpu" and keep_freed_memory() else None
-        release_freed_memory()
+        floor = default[name]["floor"]  # allocates nothing: one measurement serves both ratios
         rows.append(
             {
                 "backend": name,
-                "step_ms": default["step"] * 1e3,
-                "floor_ms": default["floor"] * 1e3,
-                "ratio": default["step"] / default["floor"],
-                "kept_step_ms": None if kept is None else kept["step"] * 1e3,
-                # the floor allocates nothing, so one measurement of it serves both ratios
-                "kept_ratio": None if kept is None else kept["step"] / default["floor"],
-                "extra_mb": None if extra is None else extra / 2**20,
-                "extra_buffers": None if extra is None else extra / (m * k * 4),
+                "step_ms": default[name]["step"] * 1e3,
+                "floor_ms": floor * 1e3,
+                "ratio": default[name]["step"] / floor,
+                "kept_step_ms": None if kept is None else kept[name]["step"] * 1e3,
+                "kept_ratio": None if kept is None else kept[name]["step"] / floor,
+                "extra_mb": None if extra[name] is None else extra[name] / 2**20,
+                "extra_buffers": None if extra[name] is None else extra[name] / (m * k * 4),
             }
         )
     return rows
