@@ -48,6 +48,7 @@ positive_float = number(float, lambda v: math.isfinite(v) and v > 0, "a finite n
 non_negative_float = number(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
 fraction = number(float, lambda v: 0 < v < 1, "strictly between 0 and 1")
 finite_float = number(float, math.isfinite, "a finite number")
+seed = number(int, lambda v: 0 <= v < 2**63, "an integer from 0 to 2**63 - 1")
 
 
 def check_writable(path: str, flag: str) -> None:

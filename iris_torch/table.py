@@ -18,6 +18,8 @@ import pandas as pd
 
 from .errors import DataError
 
+FLOAT32_MAX = 3.4028234663852886e38
+
 INDEX_COLUMNS = ("id", "index", "")
 """Column names (compared case-insensitively, after stripping) that mark a row index, not a
 feature. "" also covers pandas' "Unnamed: 0", the name it gives an index column saved with
@@ -61,6 +63,8 @@ def read_strings(path: str | PathLike) -> pd.DataFrame:
         raw = path.read_bytes()
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror}") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"{path} is UTF-16 text; save it as a UTF-8 CSV")
     if b"\0" in raw[:8192]:
         raise DataError(f"{path} is not a text file (it holds binary data); expected a CSV")
     try:
@@ -69,7 +73,7 @@ def read_strings(path: str | PathLike) -> pd.DataFrame:
         raise DataError(f"{path} is not UTF-8 text; save it as a UTF-8 CSV") from None
     if not text.strip():
         raise DataError(f"{path} is empty; expected a header line and rows of values")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # bad quoting is an error
     try:
         rows = [(reader.line_num, row) for row in reader if row]
     except csv.Error as error:
@@ -98,7 +102,9 @@ def numeric_columns(frame: pd.DataFrame, columns: list[str], path: str | PathLik
     for column in columns:
         text = frame[column].str.strip()
         number = pd.to_numeric(text, errors="coerce")
-        bad = ~number.abs().lt(math.inf)  # nan (not a number, or written as nan) and inf
+        # nan (not a number, or written as nan), inf, and values that float32 (how features
+        # are held) cannot represent
+        bad = ~number.abs().le(FLOAT32_MAX)
         if bad.any():
             line = bad.idxmax()
             cell = frame[column][line]
@@ -106,6 +112,8 @@ def numeric_columns(frame: pd.DataFrame, columns: list[str], path: str | PathLik
                 problem = "is blank"
             elif pd.isna(number[line]) and text[line].lower() != "nan":
                 problem = f"is {cell!r}, not a number"
+            elif math.isfinite(number[line]):
+                problem = f"is {cell!r}, beyond float32's range (about ±3.4e38); rescale it"
             else:
                 problem = f"is {cell!r}: features must be finite numbers"
             raise DataError(f"{path}, line {line}, column {column!r} {problem}")

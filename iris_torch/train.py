@@ -29,6 +29,7 @@ from .cli import (
     positive_float,
     positive_int,
     run_reporting_errors,
+    seed,
 )
 from .errors import DivergenceError, UsageError
 from .formatting import format_table
@@ -61,7 +62,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     add("--l2", type=non_negative_float, default=0.01, help="penalty l2*sum(W^2) (%(default)s)")
     add("--batch-size", type=positive_int, metavar="N", help="rows per step (default: all)")
     add("--test-size", type=fraction, default=0.2, help="share held out for testing (%(default)s)")
-    add("--seed", type=int, default=0, help="seeds the split, init and batch order (%(default)s)")
+    add("--seed", type=seed, default=0, help="seeds the split, init and batch order (%(default)s)")
     add(
         "--no-standardize",
         dest="standardize",

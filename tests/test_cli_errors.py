@@ -58,6 +58,9 @@ def write_inputs(folder: Path) -> None:
         "lonely_class.csv": HEADER + ROWS + "13,1,2,3,4,c\n",
         "only_target.csv": "Id,Species\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(9)),
         "good.csv": HEADER + ROWS,
+        "huge_value.csv": HEADER + ROWS.replace("3,5.3,", "3,1e39,", 1),
+        "open_quote.csv": HEADER + '1,"5.1,3.5,1.4,0.2,a\n' + ROWS,
+        "utf16.csv": HEADER.encode("utf-16"),
         # valid but awkward: must train
         "constant_column.csv": IRIS.read_text()
         .replace(",Iris-", ",1.0,Iris-")
@@ -124,6 +127,21 @@ ERRORS = [
     ("one class", [*TRAIN, "--data", "one_class.csv"], 2, "holds one class only ('a')"),
     ("lonely class", [*TRAIN, "--data", "lonely_class.csv"], 2, "class 'c' has only 1 row"),
     ("no features", [*TRAIN, "--data", "only_target.csv"], 2, "no feature columns"),
+    (
+        "beyond float32",
+        [*TRAIN, "--data", "huge_value.csv"],
+        2,
+        "line 4, column 'SepalLengthCm' is '1e39', beyond float32's range",
+    ),
+    ("open quote", [*TRAIN, "--data", "open_quote.csv"], 2, "open_quote.csv, line"),
+    ("utf-16", [*TRAIN, "--data", "utf16.csv"], 2, "utf16.csv is UTF-16 text"),
+    (
+        "seed too big",
+        [*TRAIN, "--seed", "99999999999999999999"],
+        2,
+        "--seed: '99999999999999999999' must be an integer from 0",
+    ),
+    ("seed negative", [*TRAIN, "--seed", "-1"], 2, "--seed: '-1' must be an integer from 0"),
     ("bad drop", [*TRAIN, "--drop", "Colour"], 2, "no column to drop 'Colour'"),
     ("tiny test set", [*TRAIN, "--test-size", "0.01"], 2, "puts 2 of 150 rows in the test set"),
     # flags
@@ -244,6 +262,12 @@ NEEDS_MODEL = [
         [*PREDICT, "--model", "model.pt", "--csv", "only_target.csv"],
         2,
         "no column 'SepalLengthCm'; the model needs",
+    ),
+    (
+        "predict value beyond float32",
+        [*PREDICT, "--model", "model.pt", "1e39", "3.5", "1.4", "0.2"],
+        2,
+        "a feature value is beyond the range of the model's torch.float32",
     ),
     (
         "predict csv bad cell",
