@@ -78,6 +78,11 @@ def run_reporting_errors(prog: str, work: Callable[[], int]) -> int:
     except DivergenceError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (say, `| head`): stop quietly, as Unix tools do. Point stdout
+        # at /dev/null so that Python's final flush does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 USAGE = "usage: iris-torch COMMAND [options]\n\ncommands:\n" + "\n".join(

@@ -454,3 +454,18 @@ def test_plot_writes_a_png(tmp_path):
     image = matplotlib.image.imread(tmp_path / "run.png")
     assert image.shape[0] > 200 and image.shape[1] > 400
     assert listing(tmp_path) == {"run.png"}
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`python -m iris_torch.train | head -1`: the pipe closes while we still print."""
+    process = subprocess.Popen(
+        [*TRAIN, "--epochs", "3000", "--log-every", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
