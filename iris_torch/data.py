@@ -5,12 +5,11 @@ never depends on which backend trains it. Shapes: m rows, n features, k classes.
 """
 
 from dataclasses import dataclass
-from importlib import resources
 from os import PathLike
 
 import torch
 
-from .table import DataError, Table, check_split, iris_path, read_table
+from .table import DataError, Table, check_split, iris_path, read_bundled_iris, read_table
 
 __all__ = [
     "DataError",
@@ -69,8 +68,7 @@ def dataset_from_table(table: Table) -> Dataset:
 
 def load_iris() -> Dataset:
     """Fisher's Iris flowers: 150 rows, 4 measurements in cm, 3 species (see data/README.md)."""
-    with resources.as_file(iris_path()) as path:
-        return load_csv(path, target="Species")
+    return dataset_from_table(read_bundled_iris())
 
 
 def one_hot(y: torch.Tensor, n_classes: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:

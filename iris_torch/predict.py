@@ -69,9 +69,10 @@ def predict(args: argparse.Namespace) -> dict:
 
     model = checkpoint.load(args.model)
     rows, labels = read_rows(args, model.feature_names, model.target)
-    if not torch.isfinite(torch.tensor(rows, dtype=model.weight.dtype)).all():
+    X = torch.tensor(rows, dtype=torch.float64)
+    if not torch.isfinite(X.to(model.weight.dtype)).all():
         raise UsageError(f"a feature value is beyond the range of the model's {model.weight.dtype}")
-    probabilities = model.predict_proba(torch.tensor(rows, dtype=torch.float64))
+    probabilities = model.predict_proba(X)
     predicted = [model.class_names[j] for j in probabilities.argmax(dim=1).tolist()]
     result = {
         "model": args.model,

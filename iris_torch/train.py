@@ -14,8 +14,6 @@ import json
 import math
 import sys
 from collections.abc import Callable
-from contextlib import nullcontext
-from importlib import resources
 from typing import TYPE_CHECKING
 
 from . import BACKENDS
@@ -96,10 +94,12 @@ def check_inputs(args: argparse.Namespace) -> "Table":
     if args.plot is not None:
         check_matplotlib("--plot")
 
-    from .table import check_split, iris_path, read_table
+    from .table import check_split, read_bundled_iris, read_table
 
-    with resources.as_file(iris_path()) if args.data is None else nullcontext(args.data) as path:
-        table = read_table(path, target=args.target, drop=tuple(args.drop))
+    if args.data is None:
+        table = read_bundled_iris(target=args.target, drop=tuple(args.drop))
+    else:
+        table = read_table(args.data, target=args.target, drop=tuple(args.drop))
     sizes = table.labels.value_counts().to_dict()
     check_split({table.class_names[c]: n for c, n in sorted(sizes.items())}, args.test_size)
     return table
