@@ -19,6 +19,17 @@ import torch
 from .objective import log_softmax
 
 
+def column_major(W: torch.Tensor) -> torch.Tensor:
+    """A copy of the (n, k) matrix W, laid out in memory column by column (strides (1, n)).
+
+    W.T is then an ordinary row-major (k, n) matrix, the layout nn.Linear keeps its weight in.
+    The backends store W this way so that the logits and the gradient of W come out of the
+    fast order of matrix product (see logits() in manual.py and python -m iris_torch.bench);
+    get_params() still hands out ordinary row-major copies.
+    """
+    return W.T.clone(memory_format=torch.contiguous_format).T
+
+
 class SoftmaxRegression:
     """Base class of the backends. Subclasses set `name` and implement the five methods above."""
 
@@ -57,7 +68,8 @@ class SoftmaxRegression:
             sample = torch.rand(*shape, generator=generator, dtype=torch.float64)
             return ((2 * sample - 1) * bound).to(dtype=self.dtype, device=self.device)
 
-        return {"weight": uniform(self.n_features, self.n_classes), "bias": uniform(self.n_classes)}
+        weight = column_major(uniform(self.n_features, self.n_classes))
+        return {"weight": weight, "bias": uniform(self.n_classes)}
 
     def _checked(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Refuse a params dict of the wrong shape before copy_ could broadcast it silently."""

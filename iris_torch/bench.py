@@ -30,7 +30,8 @@ import torch
 from torch import nn
 
 from . import BACKENDS
-from .data import Standardizer, load_iris, one_hot, train_test_split
+from .backend import column_major
+from .data import Standardizer, load_iris, train_test_split
 from .files import atomic_path
 from .memory import keep_freed_memory, release_freed_memory
 from .registry import make_backend
@@ -46,11 +47,11 @@ SECTIONS = ("overhead", "scale", "cli")
 
 
 def bare_manual(X, y, start, lr, l2):
-    W, b = start["weight"].clone(), start["bias"].clone()
+    W, b = column_major(start["weight"]), start["bias"].clone()
     m = X.shape[0]
 
     def step():
-        Z = torch.addmm(b, X, W)
+        Z = torch.addmm(b.unsqueeze(1), W.T, X.T).T
         Z.sub_(Z.amax(dim=1, keepdim=True))
         label_logit = Z.gather(1, y.unsqueeze(1))
         Z.exp_()
@@ -66,16 +67,15 @@ def bare_manual(X, y, start, lr, l2):
 
 
 def bare_autograd(X, y, start, lr, l2):
-    W = start["weight"].clone().requires_grad_()
+    W = column_major(start["weight"]).requires_grad_()
     b = start["bias"].clone().requires_grad_()
-    k = W.shape[1]
 
     def step():
         W.grad = b.grad = None
-        Y = one_hot(y, k, dtype=X.dtype)
-        Z = torch.addmm(b, X, W)
+        Z = torch.addmm(b.unsqueeze(1), W.T, X.T).T
         S = Z - Z.detach().amax(dim=1, keepdim=True)
-        cross_entropy = (S.exp().sum(dim=1).log() - (Y * S).sum(dim=1)).mean()
+        label_logit = S.gather(1, y.unsqueeze(1)).squeeze(1)
+        cross_entropy = (S.exp().sum(dim=1).log() - label_logit).mean()
         loss = cross_entropy + l2 * W.pow(2).sum()
         loss.backward()
         with torch.no_grad():
@@ -103,7 +103,7 @@ def bare_nn_module(X, y, start, lr, l2):
 
     def step():
         optimizer.zero_grad()
-        cross_entropy = criterion(linear(X), y)
+        cross_entropy = criterion(linear(X).T.unsqueeze(0), y.unsqueeze(0))
         cross_entropy.backward()
         loss = cross_entropy.detach() + l2 * linear.weight.detach().pow(2).sum()
         optimizer.step()
@@ -113,20 +113,20 @@ def bare_nn_module(X, y, start, lr, l2):
 
 
 def bare_functional(X, y, start, lr, l2):
-    params = {key: value.clone() for key, value in start.items()}
-    k = start["weight"].shape[1]
+    params = {"weight": column_major(start["weight"]), "bias": start["bias"].clone()}
 
-    def loss_fn(params, X, Y):
-        Z = torch.addmm(params["bias"], X, params["weight"])
+    def loss_fn(params, X, y):
+        Z = torch.addmm(params["bias"].unsqueeze(1), params["weight"].T, X.T).T
         S = Z - Z.detach().amax(dim=1, keepdim=True)
-        cross_entropy = (S.exp().sum(dim=1).log() - (Y * S).sum(dim=1)).mean()
+        label_logit = S.gather(1, y.unsqueeze(1)).squeeze(1)
+        cross_entropy = (S.exp().sum(dim=1).log() - label_logit).mean()
         return cross_entropy + l2 * params["weight"].pow(2).sum()
 
     gradient_and_loss = torch.func.grad_and_value(loss_fn)
 
     def step():
         nonlocal params
-        gradients, loss = gradient_and_loss(params, X, one_hot(y, k, dtype=X.dtype))
+        gradients, loss = gradient_and_loss(params, X, y)
         params = {key: params[key] - lr * gradients[key] for key in params}
         return loss
 

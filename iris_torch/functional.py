@@ -1,32 +1,31 @@
 """Softmax regression the JAX way: parameters in a dict, a pure loss, torch.func.grad.
 
 Shapes: m rows, n features, k classes. X (m, n), params = {"weight": W (n, k), "bias": b (k,)},
-logits Z = XW + b (m, k), Y = one-hot labels (m, k).
+logits Z = XW + b (m, k), y = labels (m,).
 
 Diff this file against autograd.py: no tensor requires grad and nothing is mutated. The loss is
-a function of (params, X, Y) and nothing else, torch.func.grad turns it into a function that
+a function of (params, X, y) and nothing else, torch.func.grad turns it into a function that
 returns the gradients (as jax.grad does), and each step builds a new params dict.
 """
 
 import torch
 from torch.func import grad, grad_and_value
 
-from .backend import SoftmaxRegression
-from .data import one_hot
+from .backend import SoftmaxRegression, column_major
 from .objective import cross_entropy, l2_penalty
 
 
 def logits_fn(params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-    """(m, n) -> (m, k): Z = XW + b, computed by addmm in one pass."""
-    return torch.addmm(params["bias"], X, params["weight"])
+    """(m, n) -> (m, k): Z = XW + b, computed as Z^T = W^T X^T + b (see manual.py's logits)."""
+    return torch.addmm(params["bias"].unsqueeze(1), params["weight"].T, X.T).T
 
 
-def loss_fn(params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, l2: float):
+def loss_fn(params: dict[str, torch.Tensor], X: torch.Tensor, y: torch.Tensor, l2: float):
     """0-dim: mean cross-entropy + l2 * sum(W ** 2); a pure function of its arguments."""
-    return cross_entropy(logits_fn(params, X), Y) + l2_penalty(params["weight"], l2)
+    return cross_entropy(logits_fn(params, X), y) + l2_penalty(params["weight"], l2)
 
 
-# Functions of (params, X, Y, l2), like loss_fn, differentiating by its first argument:
+# Functions of (params, X, y, l2), like loss_fn, differentiating by its first argument:
 # gradient_fn returns {"weight": dL/dW, "bias": dL/db}; gradient_and_loss_fn returns
 # (that dict, the loss), as jax.value_and_grad does in the other order.
 gradient_fn = grad(loss_fn)
@@ -40,16 +39,22 @@ class FunctionalBackend(SoftmaxRegression):
 
     def __init__(self, n_features: int, n_classes: int, **hyperparameters) -> None:
         super().__init__(n_features, n_classes, **hyperparameters)
-        self.params = self.initial_params()  # {"weight": W (n, k), "bias": b (k,)}
+        # {"weight": W (n, k), "bias": b (k,)}. W is stored column by column (see column_major):
+        # torch.func lays out a gradient like its tensor, and for this layout it computes dW in
+        # the fast order, (dZ^T X)^T; each step's W - lr * dW keeps the layout.
+        self.params = self.initial_params()
 
     def get_params(self) -> dict[str, torch.Tensor]:
-        return {key: value.clone() for key, value in self.params.items()}
+        return {
+            key: value.clone(memory_format=torch.contiguous_format)
+            for key, value in self.params.items()
+        }
 
     def set_params(self, params: dict[str, torch.Tensor]) -> None:
         params = self._checked(params)
         self.params = {
-            key: params[key].to(dtype=self.dtype, device=self.device, copy=True)
-            for key in ("weight", "bias")
+            "weight": column_major(params["weight"].to(dtype=self.dtype, device=self.device)),
+            "bias": params["bias"].to(dtype=self.dtype, device=self.device, copy=True),
         }
 
     # -- forward ----------------------------------------------------------------------------------
@@ -62,21 +67,19 @@ class FunctionalBackend(SoftmaxRegression):
 
     def loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """0-dim: mean cross-entropy over the m rows + l2 * sum(W ** 2)."""
-        Y = one_hot(y, self.n_classes, dtype=X.dtype)
-        return loss_fn(self.params, X, Y, self.l2)
+        return loss_fn(self.params, X, y, self.l2)
 
     # -- gradients --------------------------------------------------------------------------------
 
     def gradients(self, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """dL/dW (n, k) and dL/db (k,), by torch.func.grad of the pure loss."""
-        Y = one_hot(y, self.n_classes, dtype=X.dtype)
-        return gradient_fn(self.params, X, Y, self.l2)
+        gradients = gradient_fn(self.params, X, y, self.l2)
+        return {key: gradient.contiguous() for key, gradient in gradients.items()}
 
     # -- update -----------------------------------------------------------------------------------
 
     def step(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One step of gradient descent on (X, y); returns the loss before the update."""
-        Y = one_hot(y, self.n_classes, dtype=X.dtype)
-        gradients, loss = gradient_and_loss_fn(self.params, X, Y, self.l2)
+        gradients, loss = gradient_and_loss_fn(self.params, X, y, self.l2)
         self.params = {key: self.params[key] - self.lr * gradients[key] for key in self.params}
         return loss

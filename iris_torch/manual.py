@@ -1,7 +1,7 @@
 """Softmax regression with gradients derived by hand: no autograd anywhere in this file.
 
 Shapes: m rows, n features, k classes. X (m, n), W (n, k), b (k,), logits Z = XW + b (m, k),
-A = softmax(Z) (m, k), Y = one-hot labels (m, k).
+A = softmax(Z) (m, k), y = labels (m,), Y = the same labels one-hot (m, k).
 
 Diff this file against autograd.py and nn_module.py: the sections are the same, and the diff
 shows what each level of PyTorch takes off your hands.
@@ -10,7 +10,6 @@ shows what each level of PyTorch takes off your hands.
 import torch
 
 from .backend import SoftmaxRegression
-from .data import one_hot
 from .objective import cross_entropy, l2_penalty
 
 
@@ -22,11 +21,14 @@ class ManualBackend(SoftmaxRegression):
     def __init__(self, n_features: int, n_classes: int, **hyperparameters) -> None:
         super().__init__(n_features, n_classes, **hyperparameters)
         initial = self.initial_params()
-        self.weight = initial["weight"]  # W (n, k)
+        self.weight = initial["weight"]  # W (n, k), stored column by column (see column_major)
         self.bias = initial["bias"]  # b (k,)
 
     def get_params(self) -> dict[str, torch.Tensor]:
-        return {"weight": self.weight.clone(), "bias": self.bias.clone()}
+        return {
+            "weight": self.weight.clone(memory_format=torch.contiguous_format),
+            "bias": self.bias.clone(),
+        }
 
     def set_params(self, params: dict[str, torch.Tensor]) -> None:
         params = self._checked(params)
@@ -38,17 +40,18 @@ class ManualBackend(SoftmaxRegression):
     def logits(self, X: torch.Tensor) -> torch.Tensor:
         """(m, n) -> (m, k): Z = XW + b, the bias broadcast over the rows.
 
-        addmm computes b + X @ W in one pass, rather than a product and then a second pass
-        over Z to add b.
+        Computed as its transpose, Z^T = W^T X^T + b (k, m), and returned as a transposed view:
+        the same numbers, but each class's m logits lie side by side in memory, so the max and
+        sum over the k classes of every row run down long rows, which torch vectorises, instead
+        of along short ones of k. addmm adds b in the same pass as the product.
         """
-        return torch.addmm(self.bias, X, self.weight)
+        return torch.addmm(self.bias.unsqueeze(1), self.weight.T, X.T).T
 
     # -- objective --------------------------------------------------------------------------------
 
     def loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """0-dim: mean cross-entropy over the m rows + l2 * sum(W ** 2)."""
-        Y = one_hot(y, self.n_classes, dtype=X.dtype)
-        return cross_entropy(self.logits(X), Y) + l2_penalty(self.weight, self.l2)
+        return cross_entropy(self.logits(X), y) + l2_penalty(self.weight, self.l2)
 
     # -- gradients --------------------------------------------------------------------------------
 
@@ -60,7 +63,8 @@ class ManualBackend(SoftmaxRegression):
         the chain rule gives dW = X^T (dL/dZ) and db = the column sums of dL/dZ; the penalty
         l2 * sum(W ** 2) adds 2 * l2 * W to dW and nothing to db.
         """
-        return self.loss_and_gradients(X, y)[1]
+        gradients = self.loss_and_gradients(X, y)[1]
+        return {key: gradient.contiguous() for key, gradient in gradients.items()}
 
     def loss_and_gradients(
         self, X: torch.Tensor, y: torch.Tensor
@@ -86,9 +90,9 @@ class ManualBackend(SoftmaxRegression):
         A_minus_Y.scatter_add_(1, y.unsqueeze(1), minus_ones)
         # dL/dZ = (A - Y) / m; the 1/m is applied to the small (n, k) and (k,) results instead
         # of the (m, k) matrix. (A - Y)^T X, transposed, is X^T (A - Y): BLAS computes this
-        # order about twice as fast on a tall X.
+        # order about twice as fast on a tall X, and it comes out in W's column-major layout.
         gradients = {
-            "weight": torch.mm(A_minus_Y.T, X).T.contiguous() / m + 2 * self.l2 * self.weight,
+            "weight": torch.mm(A_minus_Y.T, X).T / m + 2 * self.l2 * self.weight,
             "bias": A_minus_Y.sum(dim=0) / m,  # (k,): the mean of A - Y over rows
         }
         return cross_entropy + l2_penalty(self.weight, self.l2), gradients

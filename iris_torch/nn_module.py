@@ -67,7 +67,18 @@ class NNModuleBackend(SoftmaxRegression):
         The penalty is added here so that the loss we report is the objective we minimise and
         compares with the other backends'; in training, SGD applies it through weight_decay.
         """
-        return self.criterion(self.logits(X), y) + l2_penalty(self.linear.weight, self.l2)
+        return self.cross_entropy(X, y) + l2_penalty(self.linear.weight, self.l2)
+
+    def cross_entropy(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """0-dim: mean cross-entropy of the layer's logits over the m rows, by the criterion.
+
+        CrossEntropyLoss also takes logits shaped (N, k, d) with labels (N, d): N samples of d
+        positions each, such as the pixels of an image. Handed our m rows as one sample of m
+        positions, Z^T (1, k, m), it returns the same mean; but torch's CPU log-softmax then
+        runs down the m positions, vectorised, instead of along (m, k)'s rows of only k: more
+        than twice as fast on large data (python -m iris_torch.bench).
+        """
+        return self.criterion(self.logits(X).T.unsqueeze(0), y.unsqueeze(0))
 
     # -- gradients --------------------------------------------------------------------------------
 
@@ -84,9 +95,7 @@ class NNModuleBackend(SoftmaxRegression):
             for group in self.optimizer.param_groups
             for param in group["params"]
         }
-        weight_grad, bias_grad = torch.autograd.grad(
-            self.criterion(self.logits(X), y), (weight, bias)
-        )
+        weight_grad, bias_grad = torch.autograd.grad(self.cross_entropy(X, y), (weight, bias))
         return {
             "weight": (weight_grad + decay[id(weight)] * weight.detach()).T.contiguous(),
             "bias": bias_grad + decay[id(bias)] * bias.detach(),
@@ -97,7 +106,7 @@ class NNModuleBackend(SoftmaxRegression):
     def step(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One step of gradient descent on (X, y); returns the loss before the update."""
         self.optimizer.zero_grad()  # backward() adds into .grad: clear what the last step left
-        cross_entropy = self.criterion(self.logits(X), y)
+        cross_entropy = self.cross_entropy(X, y)
         cross_entropy.backward()  # the penalty is not in the graph: weight_decay applies it
         loss = cross_entropy.detach() + l2_penalty(self.linear.weight.detach(), self.l2)
         self.optimizer.step()  # param -= lr * (param.grad + weight_decay * param)

@@ -2,7 +2,8 @@
 
     L(W, b) = mean cross-entropy of softmax(XW + b) against the labels  +  l2 * sum(W ** 2)
 
-Shapes: m rows, n features, k classes. Logits Z are (m, k); one-hot labels Y are (m, k).
+Shapes: m rows, n features, k classes. Logits Z are (m, k); labels y are int64 class indices (m,),
+as F.cross_entropy takes them.
 The bias is not penalised (see README: "Why the bias is only determined up to a constant").
 """
 
@@ -34,16 +35,18 @@ def log_softmax(Z: torch.Tensor) -> torch.Tensor:
     return S - S.exp().sum(dim=1, keepdim=True).log()
 
 
-def cross_entropy(Z: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """Mean over the m rows of -sum_j Y_ij log softmax(Z)_ij; Y is one-hot (m, k). 0-dim.
+def cross_entropy(Z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean over the m rows of -log softmax(Z)[i, y_i]; y holds class indices (m,). 0-dim.
 
-    Computed as log(sum_j exp s_j) - sum_j Y_ij s_j, with s the shifted logits: the same
-    number, since log softmax(z)_j = s_j - log(sum exp s) and each row of Y sums to 1. It
-    needs one (m, k) temporary fewer than building log_softmax(Z) first, which at a million
-    rows is most of the cost.
+    With Y the one-hot labels (m, k), this is the textbook -mean_i sum_j Y_ij log softmax(Z)_ij:
+    each row of Y picks out one entry. gather picks the same entry without building Y.
+    Computed as log(sum_j exp s_j) - s_y, with s the shifted logits: the same number, since
+    log softmax(z)_j = s_j - log(sum exp s). It needs one (m, k) temporary fewer than building
+    log_softmax(Z) first, which at a million rows is most of the cost.
     """
     S = _shift(Z)
-    return (S.exp().sum(dim=1).log() - (Y * S).sum(dim=1)).mean()
+    label_logit = S.gather(1, y.unsqueeze(1)).squeeze(1)  # (m,): each row's s_y
+    return (S.exp().sum(dim=1).log() - label_logit).mean()
 
 
 def l2_penalty(weight: torch.Tensor, l2: float) -> torch.Tensor:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import torch
 
 from .backend import SoftmaxRegression
-from .data import one_hot
 from .errors import DivergenceError
 from .objective import cross_entropy
 
@@ -41,9 +40,8 @@ class Evaluation:
 def evaluate(model: SoftmaxRegression, X: torch.Tensor, y: torch.Tensor) -> Evaluation:
     """Cross-entropy and accuracy of the model on (X (m, n), y (m,))."""
     Z = model.logits(X)
-    Y = one_hot(y, model.n_classes, dtype=Z.dtype)
     return Evaluation(
-        cross_entropy=cross_entropy(Z, Y).item(),
+        cross_entropy=cross_entropy(Z, y).item(),
         accuracy=(Z.argmax(dim=1) == y).double().mean().item(),
     )
 

@@ -51,9 +51,11 @@ CROSS_ENTROPIES = {
     "F.cross_entropy": F.cross_entropy,
     "nn.CrossEntropyLoss": lambda Z, y: nn.CrossEntropyLoss()(Z, y),
     "F.nll_loss of F.log_softmax": lambda Z, y: F.nll_loss(F.log_softmax(Z, dim=1), y),
-    "iris_torch.objective.cross_entropy": lambda Z, y: objective.cross_entropy(
-        Z, F.one_hot(y, K).double()
+    # nn_module.py hands the criterion the logits as one sample of m positions, (1, k, m)
+    "nn.CrossEntropyLoss on Z^T (1, k, m)": lambda Z, y: nn.CrossEntropyLoss()(
+        Z.T.unsqueeze(0), y.unsqueeze(0)
     ),
+    "iris_torch.objective.cross_entropy": objective.cross_entropy,
 }
 SCALES = [1.0, 30.0, 3000.0]  # ordinary, confident, and far beyond exp's range
 
