@@ -59,9 +59,9 @@ def load_csv(path: str | PathLike, target: str = "Species", drop: tuple[str, ...
 def dataset_from_table(table: Table) -> Dataset:
     """The checked table as tensors: X float32 (m, n), y int64 (m,)."""
     return Dataset(
-        X=torch.tensor(table.features.to_numpy(dtype="float32")),
-        y=torch.tensor(table.labels.to_numpy(dtype="int64")),
-        feature_names=tuple(table.features.columns),
+        X=torch.tensor(table.features, dtype=torch.float32),
+        y=torch.tensor(table.labels, dtype=torch.int64),
+        feature_names=table.feature_names,
         class_names=table.class_names,
     )
 

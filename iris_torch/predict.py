@@ -45,14 +45,14 @@ def read_rows(args: argparse.Namespace, feature_names: tuple[str, ...], target: 
         return [args.features], None
     from .table import numeric_columns, read_strings
 
-    frame = read_strings(args.csv)
-    missing = [name for name in feature_names if name not in frame.columns]
+    cells = read_strings(args.csv)
+    missing = [name for name in feature_names if name not in cells.header]
     if missing:
         raise DataError(
             f"{args.csv}: no column {missing[0]!r}; the model needs {', '.join(feature_names)}"
         )
-    rows = numeric_columns(frame, list(feature_names), args.csv).to_numpy().tolist()
-    labels = frame[target].tolist() if target in frame.columns else None
+    rows = numeric_columns(cells, list(feature_names))
+    labels = cells.column(target) if target in cells.header else None
     return rows, labels
 
 

@@ -1,20 +1,21 @@
 """Reading and checking a CSV: the edge where bad data is turned into a sentence.
 
-pandas only, no torch: the command line reads and checks its input before it loads torch, so
-a mistake in a file or a flag is answered at once. Every problem raises DataError with one line
-that names the file, the line and column, and, where it helps, what to do. Lines are counted as
-lines of the file, the header being line 1, as an editor shows them.
+The standard library only (csv), no torch and no pandas: the command line reads and checks its
+input before it loads torch, so a mistake in a file or a flag is answered at once, and a run
+does not pay pandas' import (a quarter of a second, a fifth of the command line's own time)
+for what a csv reader and float() do. Every problem raises DataError with one line that names
+the file, the line and column, and, where it helps, what to do. Lines are counted as lines of
+the file, the header being line 1, as an editor shows them.
 """
 
 import csv
 import io
 import math
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 from os import PathLike
 from pathlib import Path
-
-import pandas as pd
 
 from .errors import DataError
 
@@ -22,11 +23,12 @@ FLOAT32_MAX = 3.4028234663852886e38
 
 INDEX_COLUMNS = ("id", "index", "")
 """Column names (compared case-insensitively, after stripping) that mark a row index, not a
-feature. "" also covers pandas' "Unnamed: 0", the name it gives an index column saved with
-to_csv. Other columns can be left out with drop=."""
+feature. Names starting "Unnamed: " count too: pandas reads an unnamed index column, such as
+its to_csv writes, as "Unnamed: 0". Other columns can be left out with drop=."""
 
 
 __all__ = [
+    "Cells",
     "DataError",
     "Table",
     "check_split",
@@ -37,12 +39,31 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Table:
-    """A checked table: finite float features (m, n) and labels with their sorted classes."""
+class Cells:
+    """Every cell of a CSV as written (str), each row with the line of the file it came from."""
 
-    features: pd.DataFrame  # float64, m rows, n columns named after the features
-    labels: pd.Series  # class index 0..k-1 of each row, int64
+    path: str | PathLike
+    header: list[str]
+    lines: list[int]
+    rows: list[list[str]]
+
+    def column(self, name: str) -> list[str]:
+        index = self.header.index(name)
+        return [row[index] for row in self.rows]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A checked table: finite float features (m rows of n) and labels with their sorted classes."""
+
+    feature_names: tuple[str, ...]
+    features: list[list[float]]  # m rows of n values, in the order of feature_names
+    labels: list[int]  # class index 0..k-1 of each row
     class_names: tuple[str, ...]
+
+    def class_sizes(self) -> dict[str, int]:
+        counts = Counter(self.labels)
+        return {name: counts[index] for index, name in enumerate(self.class_names)}
 
 
 def iris_path():
@@ -55,8 +76,8 @@ def is_index_column(name: str) -> bool:
     return name.lower() in INDEX_COLUMNS or name.startswith("Unnamed: ")
 
 
-def read_strings(path: str | PathLike) -> pd.DataFrame:
-    """Every cell as written (str), indexed by the line of the file it came from.
+def read_strings(path: str | PathLike) -> Cells:
+    """Every cell as written (str), with the line of the file each row came from.
 
     Raises DataError for a file that is missing, binary, not UTF-8, empty, without rows, or
     whose rows do not all have as many values as the header. Blank lines are skipped.
@@ -98,46 +119,56 @@ def read_strings(path: str | PathLike) -> pd.DataFrame:
                 f"{path}, line {line}: {len(row)} values, but the header names {len(header)} "
                 "columns; every row needs one value per column"
             )
-    return pd.DataFrame(
-        [row for _, row in body], columns=header, index=[line for line, _ in body], dtype=str
-    )
+    return Cells(path, header, [line for line, _ in body], [row for _, row in body])
 
 
-def numeric_columns(frame: pd.DataFrame, columns: list[str], path: str | PathLike) -> pd.DataFrame:
-    """The named columns as finite float64 values. Raises DataError at the first bad cell."""
-    values = {}
-    for column in columns:
-        text = frame[column].str.strip()
-        number = pd.to_numeric(text, errors="coerce")
-        # nan (not a number, or written as nan), inf, and values that float32 (how features
-        # are held) cannot represent
-        bad = ~number.abs().le(FLOAT32_MAX)
-        if bad.any():
-            line = bad.idxmax()
-            cell = frame[column][line]
-            if text[line] == "":
+def as_number(text: str) -> float | None:
+    """The number a cell holds (surrounding spaces allowed), or None if it holds none.
+
+    float() also reads digit groups such as 1_000, which CSV files do not use: refused.
+    """
+    try:
+        return None if "_" in text else float(text)
+    except ValueError:
+        return None
+
+
+def numeric_columns(cells: Cells, columns: list[str]) -> list[list[float]]:
+    """The named columns, row by row, as finite floats. Raises DataError at the first bad cell."""
+    indices = [cells.header.index(column) for column in columns]
+    values = []
+    for line, row in zip(cells.lines, cells.rows, strict=True):
+        numbers = [as_number(row[index]) for index in indices]
+        # float32 (how features are held) must represent each: finite and within its range
+        if all(number is not None and abs(number) <= FLOAT32_MAX for number in numbers):
+            values.append(numbers)
+            continue
+        for column, index, number in zip(columns, indices, numbers, strict=True):
+            cell = row[index]
+            if cell.strip() == "":
                 problem = "is blank"
-            elif pd.isna(number[line]) and text[line].lower() != "nan":
+            elif number is None:
                 problem = f"is {cell!r}, not a number"
-            elif math.isfinite(number[line]):
+            elif abs(number) <= FLOAT32_MAX:
+                continue
+            elif math.isfinite(number):
                 problem = f"is {cell!r}, beyond float32's range (about ±3.4e38); rescale it"
             else:
                 problem = f"is {cell!r}: features must be finite numbers"
-            raise DataError(f"{path}, line {line}, column {column!r} {problem}")
-        values[column] = number.astype("float64")
-    return pd.DataFrame(values, index=frame.index)
+            raise DataError(f"{cells.path}, line {line}, column {column!r} {problem}")
+    return values
 
 
-def sorted_classes(labels: pd.Series) -> list[str]:
+def sorted_classes(labels: list[str]) -> list[str]:
     """The distinct labels, as numbers in numeric order if all of them are numbers, else as text.
 
     Sorted, never in order of first appearance, so the numbering of the classes does not depend
     on how the rows happen to be ordered.
     """
-    distinct = list(labels.unique())
-    numbers = pd.to_numeric(pd.Series(distinct), errors="coerce")
-    if numbers.notna().all():
-        return [label for _, label in sorted(zip(numbers, distinct, strict=True))]
+    distinct = set(labels)
+    numbers = {label: as_number(label) for label in distinct}
+    if all(number is not None and not math.isnan(number) for number in numbers.values()):
+        return sorted(distinct, key=lambda label: (numbers[label], label))
     return sorted(distinct)
 
 
@@ -146,18 +177,18 @@ def read_table(path: str | PathLike, target: str = "Species", drop: tuple[str, .
 
     Index columns (see INDEX_COLUMNS) and the columns in `drop` are not features.
     """
-    frame = read_strings(path)
-    columns = [str(c) for c in frame.columns]
+    cells = read_strings(path)
+    columns = cells.header
     for name, role in [(target, "target column"), *((name, "column to drop") for name in drop)]:
         if name not in columns:
             raise DataError(f"{path}: no {role} {name!r}; the columns are: {', '.join(columns)}")
     features = [c for c in columns if c != target and c not in drop and not is_index_column(c)]
     if not features:
         raise DataError(f"{path}: no feature columns besides the target {target!r}")
-    labels = frame[target]
-    blank = labels.str.strip() == ""
-    if blank.any():
-        raise DataError(f"{path}, line {blank.idxmax()}: the label in column {target!r} is blank")
+    labels = cells.column(target)
+    for line, label in zip(cells.lines, labels, strict=True):
+        if label.strip() == "":
+            raise DataError(f"{path}, line {line}: the label in column {target!r} is blank")
     classes = sorted_classes(labels)
     if len(classes) < 2:
         raise DataError(
@@ -166,8 +197,9 @@ def read_table(path: str | PathLike, target: str = "Species", drop: tuple[str, .
         )
     code = {label: index for index, label in enumerate(classes)}
     return Table(
-        features=numeric_columns(frame, features, path),
-        labels=labels.map(code).astype("int64"),
+        feature_names=tuple(features),
+        features=numeric_columns(cells, features),
+        labels=[code[label] for label in labels],
         class_names=tuple(classes),
     )
 

@@ -85,8 +85,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def check_inputs(args: argparse.Namespace) -> "Table":
     """Everything that can be checked without torch, so that a mistake costs no waiting.
 
-    pandas is imported here, not at the top, so that a mistyped flag is answered before even
-    pandas loads.
+    The reader is imported here, not at the top, so that a mistyped flag is answered before
+    even that loads.
     """
     for flag, path in (("--save", args.save), ("--plot", args.plot)):
         if path is not None:
@@ -100,8 +100,7 @@ def check_inputs(args: argparse.Namespace) -> "Table":
         table = read_bundled_iris(target=args.target, drop=tuple(args.drop))
     else:
         table = read_table(args.data, target=args.target, drop=tuple(args.drop))
-    sizes = table.labels.value_counts().to_dict()
-    check_split({table.class_names[c]: n for c, n in sorted(sizes.items())}, args.test_size)
+    check_split(table.class_sizes(), args.test_size)
     return table
 
 

@@ -59,6 +59,8 @@ def write_inputs(folder: Path) -> None:
         "only_target.csv": "Id,Species\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(9)),
         "good.csv": HEADER + ROWS,
         "huge_value.csv": HEADER + ROWS.replace("3,5.3,", "3,1e39,", 1),
+        # Python's float() reads digit groups; a CSV reader must not
+        "grouped_digits.csv": HEADER + ROWS.replace("2,5.2,", "2,5_2,", 1),
         "open_quote.csv": HEADER + '1,"5.1,3.5,1.4,0.2,a\n' + ROWS,
         "utf16.csv": HEADER.encode("utf-16"),
         # valid but awkward: must train
@@ -132,6 +134,12 @@ ERRORS = [
         [*TRAIN, "--data", "huge_value.csv"],
         2,
         "line 4, column 'SepalLengthCm' is '1e39', beyond float32's range",
+    ),
+    (
+        "digit groups",
+        [*TRAIN, "--data", "grouped_digits.csv"],
+        2,
+        "line 3, column 'SepalLengthCm' is '5_2', not a number",
     ),
     ("open quote", [*TRAIN, "--data", "open_quote.csv"], 2, "open_quote.csv, line"),
     ("utf-16", [*TRAIN, "--data", "utf16.csv"], 2, "utf16.csv is UTF-16 text"),

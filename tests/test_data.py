@@ -275,3 +275,14 @@ def test_standardizer_keeps_dtype_and_handles_a_constant_column():
     assert torch.isfinite(Z).all()
     assert torch.equal(Z[:, 1], torch.zeros(3))
     assert Z[:, 0].mean().abs() < 1e-6 and (Z[:, 0].std(correction=0) - 1).abs() < 1e-6
+
+
+def test_reading_a_csv_needs_neither_torch_nor_pandas():
+    """The command line checks its input before loading torch, and never pays pandas' import."""
+    script = (
+        "import sys; from iris_torch.table import read_bundled_iris; read_bundled_iris(); "
+        "print(sorted({'torch', 'pandas'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
