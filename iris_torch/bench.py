@@ -2,7 +2,7 @@
 and how long the command line takes. Ratios are measured in one run, alternating the things
 compared, and reported as medians.
 
-    python -m iris_torch.bench                      # the full run (~90 s on 2 cores)
+    python -m iris_torch.bench                      # the full run (about a minute on 2 cores)
     python -m iris_torch.bench --output bench.md    # also write the table to a file
     python -m iris_torch.bench --quick              # small sizes: a smoke test
     python -m iris_torch.bench --device cuda        # the scale case on a GPU
