@@ -5,7 +5,8 @@ as (k, n), the transpose of W, and computes Z = X W^T + b; get_params and set_pa
 so that every backend speaks the same (n, k) layout.
 
 Diff this file against autograd.py: the hand-written forward pass, loss and update are replaced
-by torch.nn's layer, loss and optimizer. The one subtle line is SGD's weight_decay (see __init__).
+by torch.nn's layer, loss and optimizer. Two lines are subtle: SGD's weight_decay (see
+__init__), and the shape in which the criterion gets the logits (see cross_entropy).
 """
 
 import torch
