@@ -4,7 +4,8 @@ Each notebook in notebooks/ is executed top to bottom in a new python3 kernel, w
 notebooks folder as the working directory, as a learner would run it; a cell that raises fails
 that notebook's test. The committed copy must be the result of such a run: execution counts
 1, 2, 3, ..., no stored errors, an output wherever the fresh run produced one, and the same
-text (numbers equal to about the last printed digit, as the last digits may vary with the CPU).
+text, compared as tests/printed.py compares printed output: the same words, and numbers close to
+the last printed digit or so, as the last digits may vary with the CPU.
 
 After changing a notebook or the package, execute the notebooks and write them back with their
 outputs by running this file:
@@ -14,7 +15,6 @@ outputs by running this file:
 
 import asyncio
 import os
-import re
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from printed import same_text
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -34,7 +35,6 @@ EXPECTED = (
     "06_functional",
     "07_results",
 )
-NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 # One thread per kernel: Iris-sized tensors gain nothing from a second one, and on a busy
 # machine waking it can cost milliseconds per operation (training steps 50 times slower).
@@ -93,21 +93,6 @@ def shown(cell: nbformat.NotebookNode) -> list[str]:
             kinds = ", ".join(sorted(output.data))
             texts.append(f"{output.output_type} ({kinds}): {output.data.get('text/plain', '')}")
     return texts
-
-
-def same_text(stored: str, fresh: str) -> bool:
-    """Equal words; numbers equal to within 2e-4 absolute plus 1e-3 relative; any spacing."""
-
-    def words(text):
-        return re.sub(r"\s+", " ", NUMBER.sub("#", text)).strip()
-
-    def numbers(text):
-        return [float(x) for x in NUMBER.findall(text)]
-
-    return words(stored) == words(fresh) and all(
-        abs(a - b) <= 2e-4 + 1e-3 * abs(b)
-        for a, b in zip(numbers(stored), numbers(fresh), strict=True)
-    )
 
 
 _running: Future | None = None
