@@ -56,16 +56,44 @@ def test_same_seed_same_initial_params_in_every_backend(dtype):
     assert not torch.equal(other_seed["weight"], reference["weight"])
 
 
+def snapshot(params):
+    return {key: value.clone() for key, value in params.items()}
+
+
+def same_params(first, second):
+    return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+
+
+@pytest.mark.parametrize("key", ["weight", "bias"])
 @pytest.mark.parametrize("name", BACKENDS)
-def test_params_are_copies_in_and_out(name):
-    params = random_params(4, 3, scale=1.0, seed=1)
-    original = {key: value.clone() for key, value in params.items()}
-    model = model_at(name, params, l2=L2)
-    params["weight"] += 1  # changing the dict we passed in must not reach the model
-    out = model.get_params()
-    assert torch.equal(out["weight"], original["weight"])
-    out["bias"] += 1  # nor may changing what get_params returned
-    assert torch.equal(model.get_params()["bias"], original["bias"])
+def test_params_are_copies_in_and_out(name, key):
+    """No tensor is shared between the model and its caller, in either direction."""
+    X, y = torch.randn(5, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1])
+    model = make_backend(name, 4, 3, l2=L2, dtype=torch.float64)  # the dtype of what it is given
+    given = random_params(4, 3, scale=1.0, seed=1)
+    model.set_params(given)
+    expected = snapshot(given)
+
+    given[key] += 1  # a tensor the caller passed in, changed in place: not the model's
+    assert same_params(model.get_params(), expected)
+    given = snapshot(expected)
+    model.set_params(given)
+
+    handed_out = model.get_params()
+    handed_out[key] += 1  # a tensor the model handed out, changed in place: not the model's
+    assert same_params(model.get_params(), expected)
+
+    handed_out, gradients = model.get_params(), model.gradients(X, y)
+    kept = [snapshot(given), snapshot(handed_out), snapshot(gradients)]
+    model.step(X, y)  # and the reverse: the model's update reaches none of them
+    assert not same_params(model.get_params(), expected)
+    for before, now in zip(kept, [given, handed_out, gradients], strict=True):
+        assert same_params(now, before)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_params_and_gradients_are_plain_tensors_of_the_checked_shape(name):
+    model = model_at(name, random_params(4, 3, scale=1.0, seed=1), l2=L2)
     gradients = model.gradients(
         torch.randn(5, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1])
     )
