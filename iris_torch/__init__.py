@@ -3,8 +3,8 @@
     import iris_torch
     model = iris_torch.make_backend("autograd", n_features=4, n_classes=3, lr=0.1, l2=0.01)
 
-Each backend (see BACKENDS) implements the interface described in iris_torch/backend.py, and the
-test suite proves that all of them compute the same gradients and train the same model.
+Each backend (see BACKENDS) implements the interface described in iris_torch/backends/base.py,
+and the test suite proves that all of them compute the same gradients and train the same model.
 
 The names below are imported on first use, not with the package: `python -m iris_torch.train`
 checks its flags and data before it pays for importing torch.
@@ -18,17 +18,17 @@ BACKENDS: tuple[str, ...] = ("manual", "autograd", "nn_module", "functional")
 """The backend names, in teaching order: the --backend choices of the CLI."""
 
 _HOMES = {
-    "make_backend": "registry",
-    "SoftmaxRegression": "backend",
-    "Dataset": "data",
+    "make_backend": "backends",
+    "SoftmaxRegression": "backends.base",
+    "Dataset": "data.prepare",
     "DataError": "errors",
     "CheckpointError": "errors",
     "DivergenceError": "errors",
-    "Standardizer": "data",
-    "load_csv": "data",
-    "load_iris": "data",
-    "one_hot": "data",
-    "train_test_split": "data",
+    "Standardizer": "data.prepare",
+    "load_csv": "data.prepare",
+    "load_iris": "data.prepare",
+    "one_hot": "data.prepare",
+    "train_test_split": "data.prepare",
     "History": "training",
     "evaluate": "training",
     "fit": "training",

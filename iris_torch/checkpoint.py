@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 
 from . import BACKENDS
-from .backend import SoftmaxRegression
-from .data import Standardizer
+from .backends import make_backend
+from .backends.base import SoftmaxRegression
+from .data.prepare import Standardizer
 from .errors import CheckpointError
 from .files import atomic_path, check_model_file
-from .registry import make_backend
 
 FORMAT = "iris_torch checkpoint"
 VERSION = 1

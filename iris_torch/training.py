@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .backend import SoftmaxRegression
+from .backends.base import SoftmaxRegression
+from .backends.objective import cross_entropy
 from .errors import DivergenceError
-from .objective import cross_entropy
 
 
 @dataclass

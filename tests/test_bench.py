@@ -8,7 +8,8 @@ import re
 import pytest
 import torch
 
-from iris_torch import BACKENDS, bench, make_backend
+from iris_torch import BACKENDS, make_backend
+from iris_torch.cli import bench
 
 
 @pytest.mark.parametrize("name", BACKENDS)

@@ -14,8 +14,8 @@ from witnesses import (
     gradcheck,
 )
 
-from iris_torch import registry
-from iris_torch.manual import ManualBackend
+from iris_torch import backends
+from iris_torch.backends.manual import ManualBackend
 
 L2 = 0.5
 N = K = 3  # square, so a transposed weight gradient has the right shape
@@ -80,7 +80,7 @@ def test_gradcheck_flags_a_wrong_gradient(cls, problem):
 def test_every_witness_suite_flags_a_wrong_backend(cls, problem, monkeypatch):
     """Registered as a backend, the wrong gradient fails check_witnesses at its first witness."""
     X, y, params = problem
-    monkeypatch.setitem(registry.REGISTRY, "wrong", cls)
+    monkeypatch.setitem(backends.REGISTRY, "wrong", cls)
     with pytest.raises(AssertionError, match="wrong vs oracle weight"):
         check_witnesses(X, y, params, L2, backends=("wrong",))
 

@@ -16,7 +16,7 @@ import torch
 from conftest import run_main
 
 from iris_torch import BACKENDS
-from iris_torch.train import main
+from iris_torch.cli.train import main
 
 TRAIN = [sys.executable, "-m", "iris_torch.train"]
 # Runs whose outputs are compared byte for byte use one thread alike: with another thread count,
@@ -168,7 +168,7 @@ def test_human_output_names_features_and_classes(capsys):
 
 def test_own_csv_with_another_target_column(tmp_path, capsys):
     """Rows shuffled and the label column renamed: same classes, same numbering."""
-    from iris_torch.data import iris_path
+    from iris_torch.data.prepare import iris_path
 
     header, *rows = iris_path().read_text().splitlines()
     rows.sort(key=lambda row: row.split(",")[3])  # any order but the original

@@ -21,8 +21,8 @@ import torch
 from conftest import run_main
 from sklearn import datasets
 
-from iris_torch.predict import main as predict_main
-from iris_torch.train import main as train_main
+from iris_torch.cli.predict import main as predict_main
+from iris_torch.cli.train import main as train_main
 
 TRAIN = [sys.executable, "-m", "iris_torch.train"]
 PREDICT = [sys.executable, "-m", "iris_torch.predict"]

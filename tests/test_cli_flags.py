@@ -13,7 +13,7 @@ import torch
 from conftest import run_main
 
 import iris_torch
-from iris_torch.train import main
+from iris_torch.cli.train import main
 
 DEFAULTS = {
     "backend": "autograd",

@@ -15,7 +15,7 @@ from sklearn import datasets as sklearn_datasets
 from sklearn.preprocessing import StandardScaler
 
 import iris_torch
-from iris_torch.data import DataError, Standardizer, load_csv, one_hot, train_test_split
+from iris_torch.data.prepare import DataError, Standardizer, load_csv, one_hot, train_test_split
 
 ROOT = Path(__file__).resolve().parents[1]
 IRIS_CSV = ROOT / "data" / "Iris.csv"
@@ -280,7 +280,7 @@ def test_standardizer_keeps_dtype_and_handles_a_constant_column():
 def test_reading_a_csv_needs_neither_torch_nor_pandas():
     """The command line checks its input before loading torch, and never pays pandas' import."""
     script = (
-        "import sys; from iris_torch.table import read_bundled_iris; read_bundled_iris(); "
+        "import sys; from iris_torch.data.read import read_bundled_iris; read_bundled_iris(); "
         "print(sorted({'torch', 'pandas'} & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

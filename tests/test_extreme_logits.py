@@ -11,7 +11,7 @@ from conftest import random_params
 from witnesses import assert_gradients_match, check_witnesses, model_at
 
 from iris_torch import BACKENDS
-from iris_torch.data import one_hot
+from iris_torch.data.prepare import one_hot
 
 L2 = 0.01
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from iris_torch import memory
+from iris_torch.backends import memory
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
 

@@ -11,9 +11,9 @@ import torch
 from witnesses import as_numpy, assert_gradients_match
 
 from iris_torch import BACKENDS, fit, make_backend
-from iris_torch.autograd import AutogradBackend
-from iris_torch.data import one_hot
-from iris_torch.objective import softmax
+from iris_torch.backends.autograd import AutogradBackend
+from iris_torch.backends.objective import softmax
+from iris_torch.data.prepare import one_hot
 
 L2 = 0.1  # large enough that getting the penalty wrong shows clearly
 

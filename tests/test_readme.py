@@ -5,7 +5,7 @@ from pathlib import Path
 
 from printed import same_text
 
-from iris_torch.train import build_parser, main
+from iris_torch.cli.train import build_parser, main
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iris_torch import objective
+from iris_torch.backends import objective
 
 M, K = 50, 4
 
@@ -41,7 +41,7 @@ def variants(function, module):
         f"F.{function}": lambda Z: getattr(F, function)(Z, dim=1),
         f"Tensor.{function}": lambda Z: getattr(Z, function)(dim=1),
         f"nn.{module.__name__}": lambda Z: module(dim=1)(Z),
-        f"iris_torch.objective.{function}": lambda Z: getattr(objective, function)(Z),
+        f"iris_torch.backends.objective.{function}": lambda Z: getattr(objective, function)(Z),
     }
 
 
@@ -55,7 +55,7 @@ CROSS_ENTROPIES = {
     "nn.CrossEntropyLoss on Z^T (1, k, m)": lambda Z, y: nn.CrossEntropyLoss()(
         Z.T.unsqueeze(0), y.unsqueeze(0)
     ),
-    "iris_torch.objective.cross_entropy": objective.cross_entropy,
+    "iris_torch.backends.objective.cross_entropy": objective.cross_entropy,
 }
 SCALES = [1.0, 30.0, 3000.0]  # ordinary, confident, and far beyond exp's range
 

@@ -2,9 +2,9 @@
 
 import torch
 
-from . import BACKENDS
+from .. import BACKENDS
 from .autograd import AutogradBackend
-from .backend import SoftmaxRegression
+from .base import SoftmaxRegression
 from .functional import FunctionalBackend
 from .manual import ManualBackend
 from .nn_module import NNModuleBackend

@@ -17,7 +17,7 @@ from importlib import resources
 from os import PathLike
 from pathlib import Path
 
-from .errors import DataError
+from ..errors import DataError
 
 FLOAT32_MAX = 3.4028234663852886e38
 

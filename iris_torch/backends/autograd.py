@@ -9,7 +9,7 @@ hand-derived gradient is gone, replaced by loss.backward().
 
 import torch
 
-from .backend import SoftmaxRegression
+from .base import SoftmaxRegression
 from .objective import cross_entropy, l2_penalty
 
 

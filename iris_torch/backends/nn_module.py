@@ -12,7 +12,7 @@ __init__), and the shape in which the criterion gets the logits (see cross_entro
 import torch
 from torch import nn
 
-from .backend import SoftmaxRegression
+from .base import SoftmaxRegression
 from .objective import l2_penalty
 
 

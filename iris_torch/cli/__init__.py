@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import CheckpointError, DataError, DivergenceError, UsageError
+from ..errors import CheckpointError, DataError, DivergenceError, UsageError
 
 COMMANDS = {"train": "train a model", "predict": "predict with a saved model"}
 
@@ -94,7 +94,7 @@ USAGE = "usage: iris-torch COMMAND [options]\n\ncommands:\n" + "\n".join(
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in COMMANDS:
-        command = importlib.import_module(f"iris_torch.{argv[0]}")
+        command = importlib.import_module(f"iris_torch.cli.{argv[0]}")
         return command.main(argv[1:], prog=f"iris-torch {argv[0]}")
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE)

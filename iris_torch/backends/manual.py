@@ -9,7 +9,7 @@ shows what each level of PyTorch takes off your hands.
 
 import torch
 
-from .backend import SoftmaxRegression
+from .base import SoftmaxRegression
 from .objective import cross_entropy, l2_penalty
 
 

@@ -9,7 +9,7 @@ from os import PathLike
 
 import torch
 
-from .table import DataError, Table, check_split, iris_path, read_bundled_iris, read_table
+from .read import DataError, Table, check_split, iris_path, read_bundled_iris, read_table
 
 __all__ = [
     "DataError",
@@ -48,7 +48,7 @@ class Dataset:
 def load_csv(path: str | PathLike, target: str = "Species", drop: tuple[str, ...] = ()) -> Dataset:
     """Read a CSV whose `target` column holds the labels and whose other columns are features.
 
-    The file is checked first (see table.py): a problem raises DataError naming the row and
+    The file is checked first (see read.py): a problem raises DataError naming the row and
     column. Index columns such as "Id" and the columns in `drop` are not features. Labels are
     numbered 0..k-1 in sorted order of their values (numerically, if they are all numbers),
     never in order of first appearance, so the numbering does not depend on the row order.

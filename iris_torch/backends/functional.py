@@ -11,7 +11,7 @@ returns the gradients (as jax.grad does), and each step builds a new params dict
 import torch
 from torch.func import grad, grad_and_value
 
-from .backend import SoftmaxRegression, column_major
+from .base import SoftmaxRegression, column_major
 from .objective import cross_entropy, l2_penalty
 
 

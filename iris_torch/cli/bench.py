@@ -1,0 +1,438 @@
+"""Benchmark: what the package's interface costs, how close a step gets to the memory floor,
+and how long the command line takes. Ratios are measured in one run, alternating the things
+compared, and reported as medians.
+
+    python -m iris_torch.bench                      # the full run (about a minute on 2 cores)
+    python -m iris_torch.bench --output bench.md    # also write the table to a file
+    python -m iris_torch.bench --quick              # small sizes: a smoke test
+    python -m iris_torch.bench --device cuda        # the scale case on a GPU
+
+Sections:
+  overhead  each backend's step() on Iris (120 x 4, float32, full batch) against a bare loop
+            of the same math written inline below (no classes, no methods);
+  scale     one full-batch step() on synthetic data, 1,000,000 x 64 x 10, float32, against the
+            memory floor of an epoch: reading X twice (once for the logits, once for the
+            gradient), timed as X.sum(0) twice; and the memory a step needs beyond its inputs;
+  cli       `python -m iris_torch.train --backend autograd` end to end, against
+            `python -c "import torch"`.
+"""
+
+import argparse
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .. import BACKENDS
+from ..backends import make_backend
+from ..backends.base import column_major
+from ..backends.memory import keep_freed_memory, release_freed_memory
+from ..data.prepare import Standardizer, load_iris, train_test_split
+from ..files import atomic_path
+
+TARGETS = {"overhead": 1.2, "scale": 4.0, "cli": 1.35}
+SECTIONS = ("overhead", "scale", "cli")
+
+
+# -- the bare loops: each backend's step, written out inline -----------------------------------
+# Each returns (step, params): step() does one update and returns the loss before it; params()
+# returns the current {"weight", "bias"}. tests/test_bench.py checks that each follows its
+# backend step for step, so that the comparison is between the same math.
+
+
+def bare_manual(X, y, start, lr, l2):
+    W, b = column_major(start["weight"]), start["bias"].clone()
+    m = X.shape[0]
+
+    def step():
+        Z = torch.addmm(b.unsqueeze(1), W.T, X.T).T
+        Z.sub_(Z.amax(dim=1, keepdim=True))
+        label_logit = Z.gather(1, y.unsqueeze(1))
+        Z.exp_()
+        total = Z.sum(dim=1, keepdim=True)
+        loss = (total.log() - label_logit).mean() + l2 * W.pow(2).sum()
+        Z.div_(total)
+        Z.scatter_add_(1, y.unsqueeze(1), torch.full((m, 1), -1.0, dtype=X.dtype, device=X.device))
+        W.sub_(lr * (torch.mm(Z.T, X).T / m + 2 * l2 * W))
+        b.sub_(lr * (Z.sum(dim=0) / m))
+        return loss
+
+    return step, lambda: {"weight": W, "bias": b}
+
+
+def bare_autograd(X, y, start, lr, l2):
+    W = column_major(start["weight"]).requires_grad_()
+    b = start["bias"].clone().requires_grad_()
+
+    def step():
+        W.grad = b.grad = None
+        Z = torch.addmm(b.unsqueeze(1), W.T, X.T).T
+        S = Z - Z.detach().amax(dim=1, keepdim=True)
+        label_logit = S.gather(1, y.unsqueeze(1)).squeeze(1)
+        cross_entropy = (S.exp().sum(dim=1).log() - label_logit).mean()
+        loss = cross_entropy + l2 * W.pow(2).sum()
+        loss.backward()
+        with torch.no_grad():
+            W.sub_(lr * W.grad)
+            b.sub_(lr * b.grad)
+        return loss.detach()
+
+    return step, lambda: {"weight": W.detach(), "bias": b.detach()}
+
+
+def bare_nn_module(X, y, start, lr, l2):
+    n, k = start["weight"].shape
+    linear = nn.utils.skip_init(nn.Linear, n, k, dtype=X.dtype, device=X.device)
+    with torch.no_grad():
+        linear.weight.copy_(start["weight"].T)
+        linear.bias.copy_(start["bias"])
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(
+        [
+            {"params": [linear.weight], "weight_decay": 2 * l2},
+            {"params": [linear.bias], "weight_decay": 0.0},
+        ],
+        lr=lr,
+    )
+
+    def step():
+        optimizer.zero_grad()
+        cross_entropy = criterion(linear(X).T.unsqueeze(0), y.unsqueeze(0))
+        cross_entropy.backward()
+        loss = cross_entropy.detach() + l2 * linear.weight.detach().pow(2).sum()
+        optimizer.step()
+        return loss
+
+    return step, lambda: {"weight": linear.weight.detach().T, "bias": linear.bias.detach()}
+
+
+def bare_functional(X, y, start, lr, l2):
+    params = {"weight": column_major(start["weight"]), "bias": start["bias"].clone()}
+
+    def loss_fn(params, X, y):
+        Z = torch.addmm(params["bias"].unsqueeze(1), params["weight"].T, X.T).T
+        S = Z - Z.detach().amax(dim=1, keepdim=True)
+        label_logit = S.gather(1, y.unsqueeze(1)).squeeze(1)
+        cross_entropy = (S.exp().sum(dim=1).log() - label_logit).mean()
+        return cross_entropy + l2 * params["weight"].pow(2).sum()
+
+    gradient_and_loss = torch.func.grad_and_value(loss_fn)
+
+    def step():
+        nonlocal params
+        gradients, loss = gradient_and_loss(params, X, y)
+        params = {key: params[key] - lr * gradients[key] for key in params}
+        return loss
+
+    return step, lambda: params
+
+
+BARE: dict[str, Callable] = {
+    "manual": bare_manual,
+    "autograd": bare_autograd,
+    "nn_module": bare_nn_module,
+    "functional": bare_functional,
+}
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def alternate(
+    contenders: dict[str, Callable[[], object]], repeats: int, device: torch.device
+) -> dict[str, float]:
+    """Median seconds of each contender, timed in turn, `repeats` rounds, after a warm-up."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for work in contenders.values():
+        work()
+    for _ in range(repeats):
+        for name, work in contenders.items():
+            sync(device)
+            start = time.perf_counter()
+            work()
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def iris_tensors() -> tuple[torch.Tensor, torch.Tensor]:
+    """The CLI's training rows: standardised Iris, 120 x 4, float32."""
+    data = load_iris()
+    X_train, _, y_train, _ = train_test_split(data.X, data.y)
+    return Standardizer.fit(X_train).transform(X_train), y_train
+
+
+def overhead(steps: int, repeats: int) -> list[dict]:
+    """Per-step time of each backend's step() and of its bare loop, on Iris."""
+    X, y = iris_tensors()
+    rows = []
+    for name in BACKENDS:
+        model = make_backend(name, X.shape[1], 3)
+        step, _ = BARE[name](X, y, model.get_params(), model.lr, model.l2)
+
+        def run_model(model=model):
+            for _ in range(steps):
+                model.step(X, y)
+
+        def run_bare(step=step):
+            for _ in range(steps):
+                step()
+
+        seconds = alternate({"step": run_model, "bare": run_bare}, repeats, torch.device("cpu"))
+        rows.append(
+            {
+                "backend": name,
+                "step_us": seconds["step"] / steps * 1e6,
+                "bare_us": seconds["bare"] / steps * 1e6,
+                "ratio": seconds["step"] / seconds["bare"],
+            }
+        )
+    return rows
+
+
+def _proc_status(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def extra_memory(work: Callable[[], object], device: torch.device) -> int | None:
+    """Peak memory during work() beyond what was in use before it, in bytes.
+
+    CUDA: the caching allocator's peak. CPU: the peak resident set size (Linux only), reset
+    through /proc/self/clear_refs; buffers of this size (tens of MB) are mapped and unmapped
+    by the C allocator directly, so the peak sees each of them.
+    """
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        work()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - before
+    clear_refs = Path("/proc/self/clear_refs")
+    if not clear_refs.exists():
+        return None
+    clear_refs.write_text("5")
+    before = _proc_status("VmRSS")
+    work()
+    return _proc_status("VmHWM") - before
+
+
+def scale(m: int, n: int, k: int, repeats: int, device: torch.device) -> list[dict]:
+    """One full-batch step() per backend on synthetic data, against two reads of X.
+
+    On the CPU every backend is timed first with glibc's default malloc, which returns each
+    freed block over 32 MB to the system (so a step's (m, k) buffers arrive as fresh pages,
+    one page fault per 4 KB), and then, once all are done, keeping freed memory, as the
+    command line runs (see memory.py): that order keeps memory kept for one backend out of
+    another's default-malloc figures. The extra memory is measured with the default, where it
+    is visible.
+    """
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(m, n, generator=generator).to(device)
+    y = torch.randint(0, k, (m,), generator=generator).to(device)
+    steps = {name: make_backend(name, n, k, device=device) for name in BACKENDS}
+
+    def timed(model):
+        contenders = {"step": lambda: model.step(X, y), "floor": lambda: (X.sum(0), X.sum(0))}
+        return alternate(contenders, repeats, device)
+
+    release_freed_memory()
+    default = {name: timed(model) for name, model in steps.items()}
+    extra = {
+        name: extra_memory(lambda model=model: model.step(X, y), device)
+        for name, model in steps.items()
+    }
+    kept = None
+    if device.type == "cpu" and keep_freed_memory():
+        kept = {name: timed(model) for name, model in steps.items()}
+        release_freed_memory()
+    rows = []
+    for name in BACKENDS:
+        floor = default[name]["floor"]  # allocates nothing: one measurement serves both ratios
+        rows.append(
+            {
+                "backend": name,
+                "step_ms": default[name]["step"] * 1e3,
+                "floor_ms": floor * 1e3,
+                "ratio": default[name]["step"] / floor,
+                "kept_step_ms": None if kept is None else kept[name]["step"] * 1e3,
+                "kept_ratio": None if kept is None else kept[name]["step"] / floor,
+                "extra_mb": None if extra[name] is None else extra[name] / 2**20,
+                "extra_buffers": None if extra[name] is None else extra[name] / (m * k * 4),
+            }
+        )
+    return rows
+
+
+def cli_latency(repeats: int) -> dict:
+    """End-to-end seconds of the training command and of importing torch, alternated."""
+
+    def command(*args: str) -> Callable[[], None]:
+        return lambda: subprocess.run(
+            [sys.executable, *args], stdout=subprocess.DEVNULL, check=True
+        )
+
+    seconds = alternate(
+        {
+            "train": command("-m", "iris_torch.train", "--backend", "autograd"),
+            "import": command("-c", "import torch"),
+        },
+        repeats,
+        torch.device("cpu"),
+    )
+    return {"train_s": seconds["train"], "import_s": seconds["import"]}
+
+
+# -- reporting ----------------------------------------------------------------------------------
+
+
+def machine(device: torch.device) -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    text = (
+        f"{cpu}, {torch.get_num_threads()} threads; Python {platform.python_version()}, "
+        f"torch {torch.__version__}"
+    )
+    if device.type == "cuda":
+        text += f"; GPU: {torch.cuda.get_device_name(device)}"
+    return text
+
+
+def _check(ratio: float, target: float) -> str:
+    return "yes" if ratio <= target else "**no**"
+
+
+def table(results: dict, device: torch.device, sizes: dict) -> str:
+    lines = [f"Machine: {machine(device)}.", ""]
+    if "overhead" in results:
+        target = TARGETS["overhead"]
+        lines += [
+            f"### Overhead: step() against a bare loop (Iris, {sizes['iris']}, float32, "
+            f"full batch, CPU; median of {sizes['overhead_repeats']} rounds of "
+            f"{sizes['steps']} steps)",
+            "",
+            "| backend | step() (µs) | bare loop (µs) | ratio | target | met |",
+            "| --- | ---: | ---: | ---: | ---: | --- |",
+        ]
+        lines += [
+            f"| {r['backend']} | {r['step_us']:.1f} | {r['bare_us']:.1f} | {r['ratio']:.2f} "
+            f"| ≤ {target} | {_check(r['ratio'], target)} |"
+            for r in results["overhead"]
+        ]
+        lines.append("")
+    if "scale" in results:
+        target = TARGETS["scale"]
+        lines += [
+            f"### Scale: one full-batch step against two reads of X ({sizes['scale']}, "
+            f"float32, {device.type}; median of {sizes['scale_repeats']})",
+            "",
+            "The command line keeps freed memory for reuse (see iris_torch/backends/memory.py); "
+            "glibc's default returns every freed block over 32 MB to the system, and each step "
+            "then pays page faults for its fresh (m, k) buffers. `met` is for the first.",
+            "",
+            "| backend | 2 reads of X (ms) | step(), keeping freed memory (ms) | ratio | target "
+            "| met | step(), default malloc (ms) | ratio | extra memory (MB) | in m x k buffers |",
+            "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+        ]
+        for r in results["scale"]:
+            ratio = r["ratio"] if r["kept_ratio"] is None else r["kept_ratio"]
+            kept = (
+                "n/a | n/a"
+                if r["kept_ratio"] is None
+                else (f"{r['kept_step_ms']:.1f} | {r['kept_ratio']:.2f}")
+            )
+            memory = (
+                "n/a | n/a"
+                if r["extra_mb"] is None
+                else f"{r['extra_mb']:.0f} | {r['extra_buffers']:.1f}"
+            )
+            lines.append(
+                f"| {r['backend']} | {r['floor_ms']:.1f} | {kept} | ≤ {target} "
+                f"| {_check(ratio, target)} | {r['step_ms']:.1f} | {r['ratio']:.2f} | {memory} |"
+            )
+        lines.append("")
+    if "cli" in results:
+        target = TARGETS["cli"]
+        cli = results["cli"]
+        ratio = cli["train_s"] / cli["import_s"]
+        lines += [
+            f"### Command line (median of {sizes['cli_repeats']} runs each)",
+            "",
+            "| command | seconds | ratio | target | met |",
+            "| --- | ---: | ---: | ---: | --- |",
+            f"| `python -m iris_torch.train --backend autograd` | {cli['train_s']:.2f} "
+            f"| {ratio:.2f} | ≤ {target} | {_check(ratio, target)} |",
+            f'| `python -c "import torch"` | {cli["import_s"]:.2f} | 1.00 | | |',
+            "",
+        ]
+    lines.append("Reproduce: `python -m iris_torch.bench` (add `--output FILE` to keep the table).")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m iris_torch.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="scale case")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated, of {', '.join(SECTIONS)} (default: all)",
+    )
+    parser.add_argument("--output", metavar="PATH", help="also write the table here")
+    args = parser.parse_args(argv)
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section {unknown[0]!r}; choose from {', '.join(SECTIONS)}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device on this machine")
+    device = torch.device(args.device)
+
+    m, n, k = (100_000, 64, 10) if args.quick else (1_000_000, 64, 10)
+    sizes = {
+        "iris": "120 x 4",
+        "steps": 20 if args.quick else 500,
+        "overhead_repeats": 2 if args.quick else 21,
+        "scale": f"{m:,} x {n} x {k}",
+        "scale_repeats": 2 if args.quick else 11,
+        "cli_repeats": 1 if args.quick else 7,
+    }
+    results: dict = {}
+    if "overhead" in sections:
+        results["overhead"] = overhead(sizes["steps"], sizes["overhead_repeats"])
+    if "scale" in sections:
+        results["scale"] = scale(m, n, k, sizes["scale_repeats"], device)
+    if "cli" in sections:
+        results["cli"] = cli_latency(sizes["cli_repeats"])
+    text = table(results, device, sizes)
+    print(text)
+    if args.output:
+        with atomic_path(args.output) as temporary:
+            temporary.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
