@@ -36,7 +36,7 @@ def absent_class_data(seed=0, m=30, n=5, k=4):
 
 
 def test_registry():
-    assert BACKENDS == ("manual", "autograd", "nn_module", "functional")
+    assert BACKENDS == ("manual", "autograd", "nn_module", "functional", "fast")
     with pytest.raises(ValueError, match="unknown backend 'jax'"):
         make_backend("jax", 4, 3)
 

@@ -5,12 +5,14 @@ import torch
 from .. import BACKENDS
 from .autograd import AutogradBackend
 from .base import SoftmaxRegression
+from .fast import FastBackend
 from .functional import FunctionalBackend
 from .manual import ManualBackend
 from .nn_module import NNModuleBackend
 
 REGISTRY: dict[str, type[SoftmaxRegression]] = {
-    cls.name: cls for cls in (ManualBackend, AutogradBackend, NNModuleBackend, FunctionalBackend)
+    cls.name: cls
+    for cls in (ManualBackend, AutogradBackend, NNModuleBackend, FunctionalBackend, FastBackend)
 }
 assert tuple(REGISTRY) == BACKENDS, "iris_torch.BACKENDS must list the registered backends"
 

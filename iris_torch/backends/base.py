@@ -1,7 +1,9 @@
 """What every backend shares: hyperparameters, the seeded initial parameters, prediction.
 
 A backend stores the parameters of softmax regression in its own way and supplies five methods,
-written side by side in manual.py, autograd.py and nn_module.py:
+written side by side in manual.py, autograd.py, nn_module.py and functional.py (the four
+textbook files, one per notebook) and in fast.py (the same step, tuned for data of a million
+rows):
 
     get_params() / set_params(params)   {"weight": (n, k), "bias": (k,)} in every backend
     logits(X)                           (m, n) -> (m, k)
@@ -17,17 +19,6 @@ import math
 import torch
 
 from .objective import log_softmax
-
-
-def column_major(W: torch.Tensor) -> torch.Tensor:
-    """A copy of the (n, k) matrix W, laid out in memory column by column (strides (1, n)).
-
-    W.T is then an ordinary row-major (k, n) matrix, the layout nn.Linear keeps its weight in.
-    The backends store W this way so that the logits and the gradient of W come out of the
-    fast order of matrix product (see logits() in manual.py and python -m iris_torch.bench);
-    get_params() still hands out ordinary row-major copies.
-    """
-    return W.T.clone(memory_format=torch.contiguous_format).T
 
 
 class SoftmaxRegression:
@@ -68,8 +59,7 @@ class SoftmaxRegression:
             sample = torch.rand(*shape, generator=generator, dtype=torch.float64)
             return ((2 * sample - 1) * bound).to(dtype=self.dtype, device=self.device)
 
-        weight = column_major(uniform(self.n_features, self.n_classes))
-        return {"weight": weight, "bias": uniform(self.n_classes)}
+        return {"weight": uniform(self.n_features, self.n_classes), "bias": uniform(self.n_classes)}
 
     def _checked(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Refuse a params dict of the wrong shape before copy_ could broadcast it silently."""

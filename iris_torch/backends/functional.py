@@ -11,13 +11,13 @@ returns the gradients (as jax.grad does), and each step builds a new params dict
 import torch
 from torch.func import grad, grad_and_value
 
-from .base import SoftmaxRegression, column_major
+from .base import SoftmaxRegression
 from .objective import cross_entropy, l2_penalty
 
 
 def logits_fn(params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-    """(m, n) -> (m, k): Z = XW + b, computed as Z^T = W^T X^T + b (see manual.py's logits)."""
-    return torch.addmm(params["bias"].unsqueeze(1), params["weight"].T, X.T).T
+    """(m, n) -> (m, k): Z = XW + b, the bias broadcast over the rows."""
+    return X @ params["weight"] + params["bias"]
 
 
 def loss_fn(params: dict[str, torch.Tensor], X: torch.Tensor, y: torch.Tensor, l2: float):
@@ -39,22 +39,16 @@ class FunctionalBackend(SoftmaxRegression):
 
     def __init__(self, n_features: int, n_classes: int, **hyperparameters) -> None:
         super().__init__(n_features, n_classes, **hyperparameters)
-        # {"weight": W (n, k), "bias": b (k,)}. W is stored column by column (see column_major):
-        # torch.func lays out a gradient like its tensor, and for this layout it computes dW in
-        # the fast order, (dZ^T X)^T; each step's W - lr * dW keeps the layout.
-        self.params = self.initial_params()
+        self.params = self.initial_params()  # {"weight": W (n, k), "bias": b (k,)}
 
     def get_params(self) -> dict[str, torch.Tensor]:
-        return {
-            key: value.clone(memory_format=torch.contiguous_format)
-            for key, value in self.params.items()
-        }
+        return {key: value.clone() for key, value in self.params.items()}
 
     def set_params(self, params: dict[str, torch.Tensor]) -> None:
         params = self._checked(params)
         self.params = {
-            "weight": column_major(params["weight"].to(dtype=self.dtype, device=self.device)),
-            "bias": params["bias"].to(dtype=self.dtype, device=self.device, copy=True),
+            key: params[key].to(dtype=self.dtype, device=self.device, copy=True)
+            for key in ("weight", "bias")
         }
 
     # -- forward ----------------------------------------------------------------------------------
@@ -73,8 +67,7 @@ class FunctionalBackend(SoftmaxRegression):
 
     def gradients(self, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """dL/dW (n, k) and dL/db (k,), by torch.func.grad of the pure loss."""
-        gradients = gradient_fn(self.params, X, y, self.l2)
-        return {key: gradient.contiguous() for key, gradient in gradients.items()}
+        return gradient_fn(self.params, X, y, self.l2)
 
     # -- update -----------------------------------------------------------------------------------
 

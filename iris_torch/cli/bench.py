@@ -31,7 +31,7 @@ from torch import nn
 
 from .. import BACKENDS
 from ..backends import make_backend
-from ..backends.base import column_major
+from ..backends.fast import BLOCK_BYTES
 from ..backends.memory import keep_freed_memory, release_freed_memory
 from ..data.prepare import Standardizer, load_iris, train_test_split
 from ..files import atomic_path
@@ -47,36 +47,36 @@ SECTIONS = ("overhead", "scale", "cli")
 
 
 def bare_manual(X, y, start, lr, l2):
-    W, b = column_major(start["weight"]), start["bias"].clone()
-    m = X.shape[0]
+    W, b = start["weight"].clone(), start["bias"].clone()
+    m, k = X.shape[0], b.shape[0]
+    rows = torch.arange(m)
 
     def step():
-        Z = torch.addmm(b.unsqueeze(1), W.T, X.T).T
-        Z.sub_(Z.amax(dim=1, keepdim=True))
-        label_logit = Z.gather(1, y.unsqueeze(1))
-        Z.exp_()
-        total = Z.sum(dim=1, keepdim=True)
-        loss = (total.log() - label_logit).mean() + l2 * W.pow(2).sum()
-        Z.div_(total)
-        Z.scatter_add_(1, y.unsqueeze(1), torch.full((m, 1), -1.0, dtype=X.dtype, device=X.device))
-        W.sub_(lr * (torch.mm(Z.T, X).T / m + 2 * l2 * W))
-        b.sub_(lr * (Z.sum(dim=0) / m))
+        Z = torch.mm(X, W) + b  # loss() and gradients() each compute the logits
+        S = Z - Z.amax(dim=1, keepdim=True)
+        loss = -(S - S.exp().sum(dim=1, keepdim=True).log())[rows, y].mean() + l2 * (W**2).sum()
+        Z = torch.mm(X, W) + b
+        E = (Z - Z.amax(dim=1, keepdim=True)).exp()
+        A = E / E.sum(dim=1, keepdim=True)
+        Y = torch.zeros(m, k, dtype=X.dtype).scatter_(1, y.unsqueeze(1), 1)
+        dZ = (A - Y) / m
+        W.sub_(lr * (torch.mm(X.T, dZ) + 2 * l2 * W))
+        b.sub_(lr * dZ.sum(dim=0))
         return loss
 
     return step, lambda: {"weight": W, "bias": b}
 
 
 def bare_autograd(X, y, start, lr, l2):
-    W = column_major(start["weight"]).requires_grad_()
+    W = start["weight"].clone().requires_grad_()
     b = start["bias"].clone().requires_grad_()
+    rows = torch.arange(X.shape[0])
 
     def step():
         W.grad = b.grad = None
-        Z = torch.addmm(b.unsqueeze(1), W.T, X.T).T
-        S = Z - Z.detach().amax(dim=1, keepdim=True)
-        label_logit = S.gather(1, y.unsqueeze(1)).squeeze(1)
-        cross_entropy = (S.exp().sum(dim=1).log() - label_logit).mean()
-        loss = cross_entropy + l2 * W.pow(2).sum()
+        Z = X @ W + b
+        S = Z - Z.amax(dim=1, keepdim=True)
+        loss = -(S - S.exp().sum(dim=1, keepdim=True).log())[rows, y].mean() + l2 * (W**2).sum()
         loss.backward()
         with torch.no_grad():
             W.sub_(lr * W.grad)
@@ -88,7 +88,7 @@ def bare_autograd(X, y, start, lr, l2):
 
 def bare_nn_module(X, y, start, lr, l2):
     n, k = start["weight"].shape
-    linear = nn.utils.skip_init(nn.Linear, n, k, dtype=X.dtype, device=X.device)
+    linear = nn.Linear(n, k, dtype=X.dtype)
     with torch.no_grad():
         linear.weight.copy_(start["weight"].T)
         linear.bias.copy_(start["bias"])
@@ -103,7 +103,7 @@ def bare_nn_module(X, y, start, lr, l2):
 
     def step():
         optimizer.zero_grad()
-        cross_entropy = criterion(linear(X).T.unsqueeze(0), y.unsqueeze(0))
+        cross_entropy = criterion(linear(X), y)
         cross_entropy.backward()
         loss = cross_entropy.detach() + l2 * linear.weight.detach().pow(2).sum()
         optimizer.step()
@@ -113,14 +113,14 @@ def bare_nn_module(X, y, start, lr, l2):
 
 
 def bare_functional(X, y, start, lr, l2):
-    params = {"weight": column_major(start["weight"]), "bias": start["bias"].clone()}
+    params = {"weight": start["weight"].clone(), "bias": start["bias"].clone()}
+    rows = torch.arange(X.shape[0])
 
     def loss_fn(params, X, y):
-        Z = torch.addmm(params["bias"].unsqueeze(1), params["weight"].T, X.T).T
-        S = Z - Z.detach().amax(dim=1, keepdim=True)
-        label_logit = S.gather(1, y.unsqueeze(1)).squeeze(1)
-        cross_entropy = (S.exp().sum(dim=1).log() - label_logit).mean()
-        return cross_entropy + l2 * params["weight"].pow(2).sum()
+        Z = X @ params["weight"] + params["bias"]
+        S = Z - Z.amax(dim=1, keepdim=True)
+        cross_entropy = -(S - S.exp().sum(dim=1, keepdim=True).log())[rows, y].mean()
+        return cross_entropy + l2 * (params["weight"] ** 2).sum()
 
     gradient_and_loss = torch.func.grad_and_value(loss_fn)
 
@@ -133,11 +133,40 @@ def bare_functional(X, y, start, lr, l2):
     return step, lambda: params
 
 
+def bare_fast(X, y, start, lr, l2):
+    W_t, b = start["weight"].T.contiguous(), start["bias"].clone()
+    m, n = X.shape
+    rows = max(1, BLOCK_BYTES // (n * X.element_size()))
+
+    def step():
+        total = torch.zeros((), dtype=X.dtype)
+        dW_t, db = torch.zeros_like(W_t), torch.zeros_like(b)
+        for X_block, y_block in zip(X.split(rows), y.split(rows), strict=True):
+            labels = y_block.unsqueeze(0)
+            Z_t = torch.addmm(b.unsqueeze(1), W_t, X_block.T)
+            Z_t -= Z_t.amax(dim=0)
+            label_logit = Z_t.gather(0, labels)
+            Z_t.exp_()
+            norm = Z_t.sum(dim=0, keepdim=True)
+            total += (norm.log() - label_logit).sum()
+            Z_t /= norm
+            Z_t.scatter_add_(0, labels, torch.full_like(label_logit, -1.0))
+            dW_t.addmm_(Z_t, X_block)
+            db += Z_t.sum(dim=1)
+        loss = total / m + l2 * W_t.pow(2).sum()
+        W_t.sub_(lr * (dW_t / m + 2 * l2 * W_t))
+        b.sub_(lr * db / m)
+        return loss
+
+    return step, lambda: {"weight": W_t.T, "bias": b}
+
+
 BARE: dict[str, Callable] = {
     "manual": bare_manual,
     "autograd": bare_autograd,
     "nn_module": bare_nn_module,
     "functional": bare_functional,
+    "fast": bare_fast,
 }
 
 
