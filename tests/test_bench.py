@@ -31,13 +31,21 @@ def test_quick_run_prints_and_writes_one_row_per_backend(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert output.read_text() == printed
     rows = [line.split("|")[1:-1] for line in printed.splitlines() if line.startswith("| ")]
-    by_backend = {cells[0].strip(): cells for cells in rows if cells[0].strip() in BACKENDS}
-    assert sorted(by_backend) == sorted(BACKENDS)
-    for cells in by_backend.values():
-        floor_ms, step_ms, ratio = (float(cells[i]) for i in (1, 2, 3))
+    contenders = [*BACKENDS, "idiomatic"]
+    by_name = {cells[0].strip(): cells for cells in rows if cells[0].strip() in contenders}
+    assert sorted(by_name) == sorted(contenders)
+
+    def within_rounding(numerator, denominator, ratio):
         # Times are printed to 0.1 ms and ratios to 0.01: the ratio must lie within what that
         # rounding allows.
-        lowest = (step_ms - 0.05) / (floor_ms + 0.05) - 0.005
-        highest = (step_ms + 0.05) / max(floor_ms - 0.05, 1e-9) + 0.005
-        assert lowest <= ratio <= highest
+        lowest = (numerator - 0.05) / (denominator + 0.05) - 0.005
+        highest = (numerator + 0.05) / max(denominator - 0.05, 1e-9) + 0.005
+        return lowest <= ratio <= highest
+
+    idiomatic_ms = float(by_name["idiomatic"][2])
+    for cells in by_name.values():
+        floor_ms, step_ms, ratio, vs_idiomatic = (float(cells[i]) for i in (1, 2, 3, 4))
+        assert within_rounding(step_ms, floor_ms, ratio)
+        assert within_rounding(step_ms, idiomatic_ms, vs_idiomatic)
+    assert by_name["fast"][8].strip() in ("yes", "**no**")  # the targets are judged for fast
     assert re.search(r"Machine: .+torch \d", printed)

@@ -10,9 +10,12 @@ compared, and reported as medians.
 Sections:
   overhead  each backend's step() on Iris (120 x 4, float32, full batch) against a bare loop
             of the same math written inline below (no classes, no methods);
-  scale     one full-batch step() on synthetic data, 1,000,000 x 64 x 10, float32, against the
-            memory floor of an epoch: reading X twice (once for the logits, once for the
-            gradient), timed as X.sum(0) twice; and the memory a step needs beyond its inputs;
+  scale     one full-batch step() of every backend on synthetic data, 1,000,000 x 64 x 10,
+            float32, against the memory floor of an epoch, reading X twice (once for the
+            logits, once for the gradient), timed as X.sum(0) twice, and against the loop a
+            PyTorch user would write (nn.Linear, F.cross_entropy, SGD, zero_grad); and the
+            memory a step needs beyond its inputs. Targets for the fast backend only: the
+            textbook backends are reported, not tuned;
   cli       `python -m iris_torch.train --backend autograd` end to end, against
             `python -c "import torch"`.
 """
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .. import BACKENDS
 from ..backends import make_backend
@@ -36,7 +40,8 @@ from ..backends.memory import keep_freed_memory, release_freed_memory
 from ..data.prepare import Standardizer, load_iris, train_test_split
 from ..files import atomic_path
 
-TARGETS = {"overhead": 1.2, "scale": 4.0, "cli": 1.35}
+TARGETS = {"overhead": 1.2, "floor": 2.5, "idiomatic": 0.5, "cli": 1.35}
+TUNED = "fast"  # the backend the scale targets are for
 SECTIONS = ("overhead", "scale", "cli")
 
 
@@ -251,56 +256,77 @@ def extra_memory(work: Callable[[], object], device: torch.device) -> int | None
         torch.cuda.reset_peak_memory_stats()
         work()
         torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated() - before
+        return max(0, torch.cuda.max_memory_allocated() - before)
     clear_refs = Path("/proc/self/clear_refs")
     if not clear_refs.exists():
         return None
     clear_refs.write_text("5")
     before = _proc_status("VmRSS")
     work()
-    return _proc_status("VmHWM") - before
+    return max(0, _proc_status("VmHWM") - before)  # pages given back can make it negative
+
+
+def idiomatic_loop(X: torch.Tensor, y: torch.Tensor, n: int, k: int) -> Callable[[], object]:
+    """One step of the loop a PyTorch user would write, as its step() function.
+
+    It minimises the cross-entropy alone, with no penalty: that only makes it faster.
+    """
+    model = nn.Linear(n, k, device=X.device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(X), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
 
 
 def scale(m: int, n: int, k: int, repeats: int, device: torch.device) -> list[dict]:
-    """One full-batch step() per backend on synthetic data, against two reads of X.
+    """One full-batch step per backend, and of the idiomatic loop, on synthetic data, against
+    two reads of X.
 
-    On the CPU every backend is timed first with glibc's default malloc, which returns each
-    freed block over 32 MB to the system (so a step's (m, k) buffers arrive as fresh pages,
-    one page fault per 4 KB), and then, once all are done, keeping freed memory, as the
-    command line runs (see memory.py): that order keeps memory kept for one backend out of
+    On the CPU everything is timed first with glibc's default malloc, which returns each freed
+    block over 32 MB to the system (so a step's large buffers arrive as fresh pages, one page
+    fault per 4 KB), and then, once all are done, keeping freed memory, as the command line
+    runs (see backends/memory.py): that order keeps memory kept for one contender out of
     another's default-malloc figures. The extra memory is measured with the default, where it
     is visible.
     """
     generator = torch.Generator().manual_seed(0)
     X = torch.randn(m, n, generator=generator).to(device)
     y = torch.randint(0, k, (m,), generator=generator).to(device)
-    steps = {name: make_backend(name, n, k, device=device) for name in BACKENDS}
+    models = {name: make_backend(name, n, k, device=device) for name in BACKENDS}
+    steps = {name: (lambda model=model: model.step(X, y)) for name, model in models.items()}
+    steps["idiomatic"] = idiomatic_loop(X, y, n, k)
 
-    def timed(model):
-        contenders = {"step": lambda: model.step(X, y), "floor": lambda: (X.sum(0), X.sum(0))}
-        return alternate(contenders, repeats, device)
+    def timed(step):
+        return alternate({"step": step, "floor": lambda: (X.sum(0), X.sum(0))}, repeats, device)
 
     release_freed_memory()
-    default = {name: timed(model) for name, model in steps.items()}
-    extra = {
-        name: extra_memory(lambda model=model: model.step(X, y), device)
-        for name, model in steps.items()
-    }
+    default = {name: timed(step) for name, step in steps.items()}
+    extra = {name: extra_memory(step, device) for name, step in steps.items()}
     kept = None
     if device.type == "cpu" and keep_freed_memory():
-        kept = {name: timed(model) for name, model in steps.items()}
+        kept = {name: timed(step) for name, step in steps.items()}
         release_freed_memory()
     rows = []
-    for name in BACKENDS:
-        floor = default[name]["floor"]  # allocates nothing: one measurement serves both ratios
+    for name in steps:
+        floor = default[name]["floor"]  # allocates nothing: one measurement serves both
         rows.append(
             {
-                "backend": name,
-                "step_ms": default[name]["step"] * 1e3,
+                "contender": name,
                 "floor_ms": floor * 1e3,
+                "step_ms": default[name]["step"] * 1e3,
                 "ratio": default[name]["step"] / floor,
+                "vs_idiomatic": default[name]["step"] / default["idiomatic"]["step"],
                 "kept_step_ms": None if kept is None else kept[name]["step"] * 1e3,
                 "kept_ratio": None if kept is None else kept[name]["step"] / floor,
+                "kept_vs_idiomatic": (
+                    None if kept is None else kept[name]["step"] / kept["idiomatic"]["step"]
+                ),
                 "extra_mb": None if extra[name] is None else extra[name] / 2**20,
                 "extra_buffers": None if extra[name] is None else extra[name] / (m * k * 4),
             }
@@ -353,6 +379,17 @@ def _check(ratio: float, target: float) -> str:
     return "yes" if ratio <= target else "**no**"
 
 
+def scale_targets_met(row: dict) -> str:
+    """Both scale targets, under both allocator settings measured."""
+    settings = [("ratio", "vs_idiomatic"), ("kept_ratio", "kept_vs_idiomatic")]
+    met = all(
+        row[floor] <= TARGETS["floor"] and row[idiomatic] <= TARGETS["idiomatic"]
+        for floor, idiomatic in settings
+        if row[floor] is not None
+    )
+    return "yes" if met else "**no**"
+
+
 def table(results: dict, device: torch.device, sizes: dict) -> str:
     lines = [f"Machine: {machine(device)}.", ""]
     if "overhead" in results:
@@ -372,34 +409,40 @@ def table(results: dict, device: torch.device, sizes: dict) -> str:
         ]
         lines.append("")
     if "scale" in results:
-        target = TARGETS["scale"]
         lines += [
-            f"### Scale: one full-batch step against two reads of X ({sizes['scale']}, "
-            f"float32, {device.type}; median of {sizes['scale_repeats']})",
+            f"### Scale: one full-batch step against two reads of X and against the idiomatic "
+            f"loop ({sizes['scale']}, float32, {device.type}; median of "
+            f"{sizes['scale_repeats']})",
             "",
-            "The command line keeps freed memory for reuse (see iris_torch/backends/memory.py); "
-            "glibc's default returns every freed block over 32 MB to the system, and each step "
-            "then pays page faults for its fresh (m, k) buffers. `met` is for the first.",
+            "Targets, for the fast backend: at most "
+            f"{TARGETS['floor']}x two reads of X, and at most {TARGETS['idiomatic']}x the time "
+            "of the loop a PyTorch user would write (nn.Linear, F.cross_entropy, SGD, zero_grad; "
+            "no penalty). The textbook backends are reported, not tuned. Each is timed with "
+            "glibc's default malloc, as a script of your own runs, and keeping freed memory, as "
+            "the command line runs (see iris_torch/backends/memory.py); the target must hold in "
+            "both.",
             "",
-            "| backend | 2 reads of X (ms) | step(), keeping freed memory (ms) | ratio | target "
-            "| met | step(), default malloc (ms) | ratio | extra memory (MB) | in m x k buffers |",
-            "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+            "| contender | 2 reads of X (ms) | step, default malloc (ms) | x floor | x idiomatic "
+            "| step, keeping freed memory (ms) | x floor | x idiomatic | met "
+            "| extra memory (MB) | in m x k buffers |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
         ]
         for r in results["scale"]:
-            ratio = r["ratio"] if r["kept_ratio"] is None else r["kept_ratio"]
             kept = (
-                "n/a | n/a"
+                "n/a | n/a | n/a"
                 if r["kept_ratio"] is None
-                else (f"{r['kept_step_ms']:.1f} | {r['kept_ratio']:.2f}")
+                else f"{r['kept_step_ms']:.1f} | {r['kept_ratio']:.2f} "
+                f"| {r['kept_vs_idiomatic']:.2f}"
             )
+            met = scale_targets_met(r) if r["contender"] == TUNED else ""
             memory = (
                 "n/a | n/a"
                 if r["extra_mb"] is None
                 else f"{r['extra_mb']:.0f} | {r['extra_buffers']:.1f}"
             )
             lines.append(
-                f"| {r['backend']} | {r['floor_ms']:.1f} | {kept} | ≤ {target} "
-                f"| {_check(ratio, target)} | {r['step_ms']:.1f} | {r['ratio']:.2f} | {memory} |"
+                f"| {r['contender']} | {r['floor_ms']:.1f} | {r['step_ms']:.1f} "
+                f"| {r['ratio']:.2f} | {r['vs_idiomatic']:.2f} | {kept} | {met} | {memory} |"
             )
         lines.append("")
     if "cli" in results:
