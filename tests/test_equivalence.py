@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from witnesses import as_numpy, check_witnesses, model_at
 
 from iris_torch import BACKENDS, fit, make_backend
+from iris_torch.backends import fast
 
 L2 = 0.01
 # float64 carries ~16 digits; the oracle and the backends add and multiply in different orders,
@@ -194,6 +195,21 @@ def test_gradients_changes_nothing_and_step_applies_exactly_it(name, iris_split)
         torch.testing.assert_close(
             after[key], params[key] - 0.3 * gradients[key], rtol=0, atol=1e-13
         )
+
+
+@pytest.mark.parametrize("rows_per_block", [1, 7, 64, 120])
+def test_fast_backend_in_blocks_passes_the_witnesses(rows_per_block, iris_split, monkeypatch):
+    """fast takes the rows in blocks of BLOCK_BYTES of X: at Iris's size one block holds them
+    all, so shrink the blocks here to make several, the last one short (120 = 17 x 7 + 1)."""
+    X, _, y, _ = iris_split
+    monkeypatch.setattr(fast, "BLOCK_BYTES", rows_per_block * X.shape[1] * X.element_size())
+    params = random_params(4, 3, scale=1.0, seed=3)
+    check_witnesses(X, y, params, L2, backends=("manual", "fast"))
+    model = model_at("fast", params, l2=L2, lr=0.3)
+    gradients = model.gradients(X, y)
+    model.step(X, y)
+    for key, after in model.get_params().items():
+        torch.testing.assert_close(after, params[key] - 0.3 * gradients[key], rtol=0, atol=1e-13)
 
 
 # -- trajectories -----------------------------------------------------------------------------
