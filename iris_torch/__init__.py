@@ -1,10 +1,11 @@
-"""iris_torch: softmax regression on Fisher's Iris flowers, in PyTorch three ways (and a fourth).
+"""iris_torch: softmax regression on Fisher's Iris flowers, in PyTorch several ways, proven equal.
 
     import iris_torch
     model = iris_torch.make_backend("autograd", n_features=4, n_classes=3, lr=0.1, l2=0.01)
 
-Each backend (see BACKENDS) implements the interface described in iris_torch/backends/base.py,
-and the test suite proves that all of them compute the same gradients and train the same model.
+Each backend (see BACKENDS: four textbook ones and a fast one) implements the interface described
+in iris_torch/backends/base.py, and the test suite proves that all of them compute the same
+gradients and train the same model.
 
 The names below are imported on first use, not with the package: `python -m iris_torch.train`
 checks its flags and data before it pays for importing torch.
