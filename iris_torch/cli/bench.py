@@ -140,25 +140,30 @@ def bare_functional(X, y, start, lr, l2):
 
 def bare_fast(X, y, start, lr, l2):
     W_t, b = start["weight"].T.contiguous(), start["bias"].clone()
-    m, n = X.shape
-    rows = max(1, BLOCK_BYTES // (n * X.element_size()))
+    (m, n), k = X.shape, b.shape[0]
+    rows = min(m, max(1, BLOCK_BYTES // (n * X.element_size())))
 
     def step():
-        total = torch.zeros((), dtype=X.dtype)
+        losses = X.new_empty(m)
         dW_t, db = torch.zeros_like(W_t), torch.zeros_like(b)
-        for X_block, y_block in zip(X.split(rows), y.split(rows), strict=True):
+        buffer = X.new_empty(k * rows)
+        minus_ones = X.new_full((1, rows), -1.0)
+        for first, X_block, y_block in zip(
+            range(0, m, rows), X.split(rows), y.split(rows), strict=True
+        ):
+            B = X_block.shape[0]
             labels = y_block.unsqueeze(0)
-            Z_t = torch.addmm(b.unsqueeze(1), W_t, X_block.T)
+            Z_t = torch.addmm(b.unsqueeze(1), W_t, X_block.T, out=buffer[: k * B].view(k, B))
             Z_t -= Z_t.amax(dim=0)
             label_logit = Z_t.gather(0, labels)
             Z_t.exp_()
             norm = Z_t.sum(dim=0, keepdim=True)
-            total += (norm.log() - label_logit).sum()
+            torch.sub(norm.log(), label_logit, out=losses[first : first + B].view(1, B))
             Z_t /= norm
-            Z_t.scatter_add_(0, labels, torch.full_like(label_logit, -1.0))
+            Z_t.scatter_add_(0, labels, minus_ones[:, :B])
             dW_t.addmm_(Z_t, X_block)
             db += Z_t.sum(dim=1)
-        loss = total / m + l2 * W_t.pow(2).sum()
+        loss = losses.mean() + l2 * W_t.pow(2).sum()
         W_t.sub_(lr * (dW_t / m + 2 * l2 * W_t))
         b.sub_(lr * db / m)
         return loss
