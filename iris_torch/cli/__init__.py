@@ -101,7 +101,3 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(USAGE, file=sys.stderr)
     return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
