@@ -49,3 +49,22 @@ def test_quick_run_prints_and_writes_one_row_per_backend(tmp_path, capsys):
         assert within_rounding(step_ms, idiomatic_ms, vs_idiomatic)
     assert by_name["fast"][8].strip() in ("yes", "**no**")  # the targets are judged for fast
     assert re.search(r"Machine: .+torch \d", printed)
+
+
+def test_own_data_section_times_whole_processes_against_pandas(capsys):
+    assert bench.main(["--quick", "--sections", "data"]) == 0
+    printed = capsys.readouterr().out
+    rows = [line.split("|")[1:-1] for line in printed.splitlines() if line.startswith("| `")]
+    assert [cells[3].strip() for cells in rows] == [
+        "pandas.read_csv + 10 steps of the idiomatic loop",
+        "pandas.read_csv",
+    ]
+    for cells in rows:
+        ours_s, ours_mb, theirs_s, theirs_mb = (float(cells[i]) for i in (1, 2, 4, 5))
+        time_ratio, memory_ratio = float(cells[6]), float(cells[8])
+        # Seconds are printed to 0.1 and MB to 1, ratios to 0.01: within what rounding allows.
+        assert (ours_s - 0.05) / (theirs_s + 0.05) - 0.005 <= time_ratio
+        assert time_ratio <= (ours_s + 0.05) / (theirs_s - 0.05) + 0.005
+        assert (ours_mb - 0.5) / (theirs_mb + 0.5) - 0.005 <= memory_ratio
+        assert memory_ratio <= (ours_mb + 0.5) / (theirs_mb - 0.5) + 0.005
+        assert 20 < theirs_mb < 4000  # a whole process's peak, not the benchmark's own
