@@ -33,6 +33,12 @@ from .objective import l2_penalty
 BLOCK_BYTES = 4 * 2**20  # rows of X per block: as many as fill 4 MB
 
 
+def rows_per_block(X: torch.Tensor) -> int:
+    """How many rows of X (m, n) make one block: BLOCK_BYTES of them, all m on a GPU."""
+    m, n = X.shape
+    return m if X.is_cuda else min(m, max(1, BLOCK_BYTES // (n * X.element_size())))
+
+
 class FastBackend(SoftmaxRegression):
     name = "fast"
 
@@ -82,8 +88,8 @@ class FastBackend(SoftmaxRegression):
         """One pass over the rows, a block at a time: the mean cross-entropy (0-dim), and, with
         gradients, the cross-entropy's dL/dW^T (k, n) and dL/db (k,) (zeros without).
         """
-        (m, n), k = X.shape, self.n_classes
-        rows = m if X.is_cuda else min(m, max(1, BLOCK_BYTES // (n * X.element_size())))
+        m, k = X.shape[0], self.n_classes
+        rows = rows_per_block(X)
         losses = X.new_empty(m)  # each row's cross-entropy
         dW_t, db = torch.zeros_like(self.weight_t), torch.zeros_like(self.bias)
         buffer = X.new_empty(k * rows)  # every block's Z^T in turn: no allocation per block
