@@ -7,11 +7,13 @@ per core and one thread each. Most are answered before torch is imported, so eac
 under a second. Runs that are expected to succeed call the same main() in this process.
 """
 
+import io
 import json
 import os
 import pickle
 import subprocess
 import sys
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,6 +42,14 @@ class Evil:
         return (os.system, ("touch PWNED",))
 
 
+def two_files_zipped() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.csv", HEADER + ROWS)
+        archive.writestr("b.csv", HEADER + ROWS)
+    return buffer.getvalue()
+
+
 def write_inputs(folder: Path) -> None:
     """The input files the cases below refer to, all in `folder`."""
     files = {
@@ -63,6 +73,8 @@ def write_inputs(folder: Path) -> None:
         "grouped_digits.csv": HEADER + ROWS.replace("2,5.2,", "2,5_2,", 1),
         "open_quote.csv": HEADER + '1,"5.1,3.5,1.4,0.2,a\n' + ROWS,
         "utf16.csv": HEADER.encode("utf-16"),
+        "damaged.csv.gz": b"\x1f\x8b\x08\x00" + bytes(range(40)),
+        "two_files.zip": two_files_zipped(),
         # valid but awkward: must train
         "constant_column.csv": IRIS.read_text()
         .replace(",Iris-", ",1.0,Iris-")
@@ -116,15 +128,21 @@ ERRORS = [
         "blank cell",
         [*TRAIN, "--data", "blank_cell.csv"],
         2,
-        "line 3, column 'SepalLengthCm' is blank",
+        "blank_cell.csv: 1 missing value in 'SepalLengthCm' (line 3); leave those rows out with "
+        "--dropna",
     ),
     ("inf", [*TRAIN, "--data", "inf_cell.csv"], 2, "line 4, column 'SepalLengthCm' is 'inf'"),
-    ("nan", [*TRAIN, "--data", "nan_cell.csv"], 2, "line 4, column 'SepalLengthCm' is 'NaN'"),
+    (
+        "nan",
+        [*TRAIN, "--data", "nan_cell.csv"],
+        2,
+        "1 missing value in 'SepalLengthCm' (line 4: 'NaN')",
+    ),
     (
         "blank label",
         [*TRAIN, "--data", "blank_label.csv"],
         2,
-        "line 3: the label in column 'Species' is blank",
+        "blank_label.csv: 1 missing label in 'Species' (line 3)",
     ),
     ("one class", [*TRAIN, "--data", "one_class.csv"], 2, "holds one class only ('a')"),
     ("lonely class", [*TRAIN, "--data", "lonely_class.csv"], 2, "class 'c' has only 1 row"),
@@ -143,6 +161,9 @@ ERRORS = [
     ),
     ("open quote", [*TRAIN, "--data", "open_quote.csv"], 2, "open_quote.csv, line"),
     ("utf-16", [*TRAIN, "--data", "utf16.csv"], 2, "utf16.csv is UTF-16 text"),
+    ("damaged gzip", [*TRAIN, "--data", "damaged.csv.gz"], 2, "cannot decompress it as gzip"),
+    ("zip of two", [*TRAIN, "--data", "two_files.zip"], 2, "holds 2 files; expected one CSV"),
+    ("sep", [*TRAIN, "--sep", "ab"], 2, "--sep: 'ab' is not a separator"),
     (
         "seed too big",
         [*TRAIN, "--seed", "99999999999999999999"],

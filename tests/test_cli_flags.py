@@ -45,7 +45,7 @@ def api(**changes):
     """The model the library trains with DEFAULTS updated by `changes`, and its test split."""
     settings = {**DEFAULTS, **changes}
     dtype = getattr(torch, settings["dtype"])
-    data = iris_torch.load_iris()
+    data = iris_torch.load_iris(dtype=settings["dtype"])
     X_train, X_test, y_train, y_test = iris_torch.train_test_split(
         data.X, data.y, test_size=settings["test_size"], seed=settings["seed"]
     )

@@ -277,12 +277,14 @@ def test_standardizer_keeps_dtype_and_handles_a_constant_column():
     assert Z[:, 0].mean().abs() < 1e-6 and (Z[:, 0].std(correction=0) - 1).abs() < 1e-6
 
 
-def test_reading_a_csv_needs_neither_torch_nor_pandas():
-    """The command line checks its input before loading torch, and never pays pandas' import."""
+def test_reading_needs_no_torch_and_importing_the_package_reads_nothing():
+    """The command line checks its input before loading torch; pandas is imported only when
+    data are read, never by `import iris_torch` itself."""
     script = (
-        "import sys; from iris_torch.data.read import read_bundled_iris; read_bundled_iris(); "
-        "print(sorted({'torch', 'pandas'} & set(sys.modules)))"
+        "import sys; import iris_torch; before = {'torch', 'pandas'} & set(sys.modules); "
+        "from iris_torch.data.read import read_bundled_iris; read_bundled_iris(); "
+        "print(sorted(before), sorted({'torch', 'pandas'} & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "[] ['pandas']"

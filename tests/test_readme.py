@@ -1,13 +1,17 @@
 """The README tells the truth: its example runs, its sample output and flag table match."""
 
+import json
 import re
 from pathlib import Path
 
+import pytest
 from printed import same_text
 
+from iris_torch.cli.predict import main as predict_main
 from iris_torch.cli.train import build_parser, main
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
 
 
 def fenced_blocks(language):
@@ -15,8 +19,24 @@ def fenced_blocks(language):
 
 
 def test_api_example_runs_and_its_assertion_holds():
-    (example,) = fenced_blocks("python")
+    (example,) = [block for block in fenced_blocks("python") if "predictions.csv" not in block]
     exec(compile(example, "README.md", "exec"), {})
+
+
+def test_predictions_example_reads_back_what_predict_scored(tmp_path, monkeypatch, capsys):
+    """The README's commands, then its pandas lines, in a folder with the repository's data."""
+    (example,) = [block for block in fenced_blocks("python") if "predictions.csv" in block]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "Iris.csv").symlink_to(ROOT / "data" / "Iris.csv")
+    assert main(["--save", "model.pt", "--log-every", "0", "--json"]) == 0
+    flags = ["--model", "model.pt", "--csv", "data/Iris.csv", "--json"]
+    assert predict_main([*flags, "--out", "predictions.csv"]) == 0
+    capsys.readouterr()
+    assert predict_main(flags) == 0
+    accuracy = json.loads(capsys.readouterr().out)["accuracy"]
+    exec(compile(example, "README.md", "exec"), {})
+    assert float(capsys.readouterr().out) == pytest.approx(accuracy, abs=1e-15)
 
 
 def test_sample_output_is_what_the_main_command_prints(capsys):

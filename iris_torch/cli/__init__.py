@@ -50,6 +50,18 @@ fraction = number(float, lambda v: 0 < v < 1, "strictly between 0 and 1")
 finite_float = number(float, math.isfinite, "a finite number")
 seed = number(int, lambda v: 0 <= v < 2**63, "an integer from 0 to 2**63 - 1")
 
+SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
+
+
+def separator(text: str) -> str:
+    """An argparse type for --sep: one character, or its name (comma, semicolon, tab, \\t)."""
+    sep = SEPARATOR_NAMES.get(text.lower(), text)
+    if len(sep) != 1 or sep in '"\r\n':
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a separator: give one character, or comma, semicolon or tab"
+        )
+    return sep
+
 
 def check_writable(path: str, flag: str) -> None:
     """Fail before any work if `path` cannot be written, rather than after a long run."""

@@ -29,6 +29,7 @@ from . import (
     positive_int,
     run_reporting_errors,
     seed,
+    separator,
 )
 from .formatting import format_table
 
@@ -46,7 +47,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--backend", choices=BACKENDS, default="autograd", help="implementation (%(default)s)")
-    add("--data", metavar="PATH", help="CSV file (default: the bundled Iris.csv)")
+    add(
+        "--data",
+        metavar="PATH",
+        help="CSV file, compressed or not, Parquet, or - for standard input (default: Iris)",
+    )
     add("--target", default="Species", help="column holding the labels (%(default)s)")
     add(
         "--drop",
@@ -55,6 +60,15 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default=[],
         help="a column that is not a feature (repeatable); Id-like columns are dropped anyway",
     )
+    add(
+        "--keep",
+        metavar="COL",
+        action="append",
+        default=[],
+        help="an Id-like column to use as a feature after all (repeatable)",
+    )
+    add("--sep", type=separator, help="the CSV's separator (default: found from the header)")
+    add("--dropna", action="store_true", help="leave out rows with missing values")
     add("--epochs", type=positive_int, default=1000, help="passes over the data (%(default)s)")
     add("--lr", type=positive_float, default=0.1, help="learning rate (%(default)s)")
     add("--l2", type=non_negative_float, default=0.01, help="penalty l2*sum(W^2) (%(default)s)")
@@ -96,10 +110,18 @@ def check_inputs(args: argparse.Namespace) -> "Table":
 
     from ..data.read import check_split, read_bundled_iris, read_table
 
+    options = dict(
+        target=args.target,
+        drop=tuple(args.drop),
+        keep=tuple(args.keep),
+        dtype=args.dtype,
+        sep=args.sep,
+        dropna=args.dropna,
+    )
     if args.data is None:
-        table = read_bundled_iris(target=args.target, drop=tuple(args.drop))
+        table = read_bundled_iris(**options)
     else:
-        table = read_table(args.data, target=args.target, drop=tuple(args.drop))
+        table = read_table(args.data, **options)
     check_split(table.class_sizes(), args.test_size)
     return table
 
@@ -136,6 +158,8 @@ def train(args: argparse.Namespace, table: "Table", log: Callable[[str], None]) 
     dtype = getattr(torch, args.dtype)
     device = resolve_device(args.device, args.dtype)
     keep_freed_memory()  # this process trains: reuse each step's buffers (see memory.py)
+    for note in table.notes:
+        log(note)
     dataset = dataset_from_table(table)
     X_train, X_test, y_train, y_test = train_test_split(
         dataset.X, dataset.y, test_size=args.test_size, seed=args.seed
@@ -190,6 +214,7 @@ def train(args: argparse.Namespace, table: "Table", log: Callable[[str], None]) 
         "data": args.data or "bundled Iris.csv",
         "target": args.target,
         "drop": args.drop,
+        "notes": list(table.notes),
         **hyperparameters,
         "device": str(device),
         "n_train": len(y_train),
