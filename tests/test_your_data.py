@@ -138,6 +138,13 @@ def test_features_are_the_numbers_pandas_reads(tmp_path):
     ]
 
 
+def test_labels_are_kept_as_written_even_when_they_look_like_numbers(tmp_path):
+    (tmp_path / "l.csv").write_text("x,label\n1,1.50\n2,007\n3,1.50\n4,007\n5,2\n")
+    data = load_csv(tmp_path / "l.csv", target="label")
+    assert data.class_names == ("1.50", "2", "007")  # numeric order, each as written
+    assert data.y.tolist() == [0, 2, 0, 2, 1]
+
+
 def test_booleans_are_read_as_0_and_1(tmp_path):
     frame = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5], "flag": [True, False, True, True]})
     frame["label"] = ["a", "b", "a", "b"]
@@ -231,6 +238,7 @@ def test_predictions_file_reads_back_with_pandas(model, capsys):
     written = pd.read_csv(model / "p.csv")
     code, out, err = run_main(predict_main, [*args, "--json"], capsys)
     expected = json.loads(out)
+    assert expected["accuracy"] > 0.9  # the file's labels, 0, 1 and 2, matched as written
     names = expected["class_names"]
     assert list(written.columns) == ["sample_id", "predicted", *(f"p_{c}" for c in names)]
     assert written["sample_id"].tolist() == list(range(178))

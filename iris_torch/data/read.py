@@ -204,8 +204,8 @@ def read_columns(
     advice: Callable[[str], str] = lambda column: "",
     optional: tuple[str, ...] = (),
 ) -> Columns:
-    """The columns `numbers` as one (m, n) array of `dtype`, and `texts` as categorical Series
-    whose categories are the texts as written.
+    """The columns `numbers` as one (m, n) array of `dtype`, and `texts` as Series of the texts
+    as written (NaN where blank).
 
     Raises DataError at a ragged row, a cell that is not a number (advice(column) is added to
     that message), a number that is not finite or beyond float32's range when dtype is float32,
@@ -234,8 +234,9 @@ def read_columns(
         np.ones(len(array), dtype=bool) if np.isfinite(array).all() else np.isfinite(array).all(1)
     )
     for name in required:
-        blank = [text for text in frame[name].cat.categories if not str(text).strip()]
-        used &= (frame[name].notna() & ~frame[name].isin(blank)).to_numpy()
+        codes, texts_seen = pd.factorize(frame[name])  # blank: -1; spaces only: told here
+        blank = np.array([not text.strip() for text in texts_seen] + [True])
+        used &= ~blank[codes]
     if used.all():
         return Columns(array, {name: frame[name] for name in texts})
     if not dropna or np.isinf(array[~used]).any():
@@ -269,14 +270,14 @@ def _numbers_of(text: pd.Series) -> pd.Series:
 
 
 def _read_frame(source, sep, header, header_line, numbers, texts) -> pd.DataFrame:
-    """The file as a DataFrame: `texts` as categories of the texts as written; every other
+    """The file as a DataFrame: `texts` as the texts as written (str); every other
     column as pandas finds it (float64 or int64 for numbers: faster than asking it for float32,
     which the copy into one array then does). Unused columns are read too: a ragged row is
     found only so."""
     if source.parquet:
         return _read_parquet(source, numbers, texts)
     missing = {**{name: ("",) for name in header}, **dict.fromkeys(numbers, MISSING)}
-    kinds = dict.fromkeys(texts, "category")
+    kinds = dict.fromkeys(texts, str)
     return _parse(source, sep, header, header_line, dtype=kinds, na_values=missing)
 
 
@@ -332,7 +333,7 @@ def _read_parquet(source, numbers, texts) -> pd.DataFrame:
     _need_pyarrow(source)
     frame = pd.read_parquet(source.open())
     frame.columns = [str(name).strip() for name in frame.columns]
-    return frame.astype({name: "string" for name in texts}).astype(dict.fromkeys(texts, "category"))
+    return frame.astype(dict.fromkeys(texts, "string"))
 
 
 def _diagnose(source, sep, header, header_line, numbers, texts, dtype, advice, dropna=False):
@@ -481,11 +482,9 @@ def read_table(
             raise DataError(f"{source.name}: no feature columns besides the target {target!r}")
     if read.rows_dropped:
         notes.append(f"left out {read.rows_dropped} rows with missing values (--dropna)")
-    labels = read.texts[target].cat  # categories: each label as written, once
-    codes = labels.codes.to_numpy()
-    written = [str(text) for text in labels.categories]
-    present = np.bincount(codes, minlength=len(written)) > 0  # not those of dropped rows only
-    classes = sorted_classes([text for text, seen in zip(written, present, strict=True) if seen])
+    codes, written = pd.factorize(read.texts[target])  # each label as written, once
+    written = [str(text) for text in written]
+    classes = sorted_classes(written)
     if len(classes) < 2:
         raise DataError(
             f"{source.name}: column {target!r} holds one class only ({classes[0]!r}); "
