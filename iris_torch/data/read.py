@@ -14,6 +14,7 @@ the file, the header being line 1, as an editor shows them (rows, from 1, in a P
 import bz2
 import codecs
 import csv
+import dataclasses
 import gzip
 import importlib.util
 import io
@@ -117,9 +118,24 @@ class Source:
         """What pandas reads: the path, or a fresh stream over standard input's bytes."""
         return io.BytesIO(self.data) if self.data is not None else self.path
 
+    def decompressed(self):
+        """A binary stream of the decompressed bytes (a zip must hold exactly one file)."""
+        source = self.open()
+        if self.compression is None:
+            return open(source, "rb") if isinstance(source, Path) else source
+        if self.compression == "zip":
+            archive = zipfile.ZipFile(source)
+            names = [name for name in archive.namelist() if not name.endswith("/")]
+            if len(names) != 1:
+                raise DataError(
+                    f"{self.name}: the zip archive holds {len(names)} files; expected one CSV"
+                )
+            return archive.open(names[0])
+        return {"gzip": gzip, "bz2": bz2, "xz": lzma}[self.compression].open(source)
+
     def text_lines(self) -> list[str]:
         """The whole text, line by line (for messages about a few lines of a bad file)."""
-        with _decompressed(self.open(), self.compression) as stream:
+        with self.decompressed() as stream:
             return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="").read().splitlines()
 
 
@@ -144,10 +160,11 @@ def open_source(path: str | PathLike) -> Source:
     compression = next(
         (kind for magic, kind in COMPRESSIONS.items() if raw.startswith(magic)), None
     )
+    source = Source(name, data, file, compression, False, "")
     if compression is not None:
         try:
-            with _decompressed(io.BytesIO(data) if data is not None else file, compression) as f:
-                raw = f.read(HEAD_BYTES)
+            with source.decompressed() as stream:
+                raw = stream.read(HEAD_BYTES)
         except DAMAGED as error:
             raise DataError(f"{name}: cannot decompress it as {compression} ({error})") from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -160,20 +177,7 @@ def open_source(path: str | PathLike) -> Source:
         raise DataError(f"{name} is not UTF-8 text; save it as a UTF-8 CSV") from None
     if not head.strip():
         raise DataError(f"{name} is empty; expected a header line and rows of values")
-    return Source(name, data, file, compression, False, head)
-
-
-def _decompressed(source, compression: str | None):
-    """A binary stream of the decompressed bytes (a zip must hold exactly one file)."""
-    if compression is None:
-        return open(source, "rb") if isinstance(source, Path) else source
-    if compression == "zip":
-        archive = zipfile.ZipFile(source)
-        names = [name for name in archive.namelist() if not name.endswith("/")]
-        if len(names) != 1:
-            raise DataError(f"{source}: the zip archive holds {len(names)} files; expected one CSV")
-        return archive.open(names[0])
-    return {"gzip": gzip, "bz2": bz2, "xz": lzma}[compression].open(source)
+    return dataclasses.replace(source, head=head)
 
 
 def header_of(source: Source, sep: str | None) -> tuple[list[str], str, int]:
