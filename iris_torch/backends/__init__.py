@@ -1,7 +1,5 @@
 """The backends by name, and make_backend."""
 
-import torch
-
 from .. import BACKENDS
 from .autograd import AutogradBackend
 from .base import SoftmaxRegression
@@ -18,19 +16,13 @@ assert tuple(REGISTRY) == BACKENDS, "iris_torch.BACKENDS must list the registere
 
 
 def make_backend(
-    name: str,
-    n_features: int,
-    n_classes: int,
-    *,
-    lr: float = 0.1,
-    l2: float = 0.01,
-    seed: int = 0,
-    dtype: torch.dtype = torch.float32,
-    device: str | torch.device = "cpu",
+    name: str, n_features: int, n_classes: int, **hyperparameters
 ) -> SoftmaxRegression:
-    """A fresh model of the named backend; the same seed gives the same initial parameters."""
+    """A fresh model of the named backend; the same seed gives the same initial parameters.
+
+    The hyperparameters are SoftmaxRegression's, by keyword, with its defaults: lr=0.1,
+    l2=0.01, seed=0, dtype=torch.float32, device="cpu".
+    """
     if name not in REGISTRY:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    return REGISTRY[name](
-        n_features, n_classes, lr=lr, l2=l2, seed=seed, dtype=dtype, device=device
-    )
+    return REGISTRY[name](n_features, n_classes, **hyperparameters)
