@@ -73,6 +73,14 @@ def test_each_shape_trains_the_model_of_the_plain_csv(shape, wine, tmp_path, cap
     assert model_of(trained(capsys, tmp_path / name)) == model_of(plain)
 
 
+def test_spaces_around_the_values_are_not_part_of_them(wine, tmp_path, capsys):
+    wine.to_csv(tmp_path / "plain.csv", index=False)
+    spaced = (tmp_path / "plain.csv").read_text().replace(",", " , ").replace("\n", " \n")
+    (tmp_path / "spaced.csv").write_text(spaced)
+    plain = trained(capsys, tmp_path / "plain.csv")
+    assert model_of(trained(capsys, tmp_path / "spaced.csv")) == model_of(plain)
+
+
 def test_a_separator_given_with_sep_wins_over_the_one_found(wine, tmp_path, capsys):
     # Every value holds a '.', none a ';': the header alone would suggest a comma.
     wine.to_csv(tmp_path / "semi.csv", index=False, sep=";")

@@ -109,7 +109,7 @@ def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None"]:
         "class_names": list(model.class_names),
     }
     if labels is not None:
-        result["accuracy"] = float((labels.to_numpy(dtype=object) == predicted).mean())
+        result["accuracy"] = float((labels.str.strip().to_numpy(dtype=object) == predicted).mean())
     table = None
     if args.out is not None:
         import pandas

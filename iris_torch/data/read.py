@@ -224,11 +224,11 @@ def read_columns(
         _diagnose(source, sep, header, header_line, numbers, required, dtype, advice, dropna)
 
     frame = _read_frame(source, sep, header, header_line, numbers, texts)
-    if frame[frame.columns[0]].isna().any():  # only then can a row be empty
-        frame = frame[frame.notna().any(axis=1)]
+    not_numbers = [name for name in numbers if not pd.api.types.is_numeric_dtype(frame[name])]
+    if not_numbers or frame[frame.columns[0]].isna().any():  # only then can a row be empty
+        frame = frame[~_empty_rows(frame)]
     if frame.empty:
         raise DataError(f"{source.name} has a header but no rows of data")
-    not_numbers = [name for name in numbers if not pd.api.types.is_numeric_dtype(frame[name])]
     if not_numbers or (not source.parquet and frame[header[-1]].isna().any()):
         diagnose(dropna)  # a cell that is not a number, or a row short of values
         for name in not_numbers:  # numbers, booleans and missing values only, by now
@@ -248,6 +248,17 @@ def read_columns(
     if not used.any():
         raise DataError(f"{source.name}: every row has a missing value; --dropna leaves none")
     return Columns(array[used], {name: frame[name][used] for name in texts}, int((~used).sum()))
+
+
+def _empty_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows with no value at all: every cell missing or only spaces (",,," or ", , ,")."""
+    empty = np.ones(len(frame), dtype=bool)
+    for name in frame.columns:
+        cells = frame[name]
+        if not pd.api.types.is_numeric_dtype(cells):
+            cells = cells.mask(cells.astype(str).str.strip() == "")
+        empty &= cells.isna().to_numpy()
+    return empty
 
 
 def _rows_of(frame: pd.DataFrame, columns: list[str], dtype: str) -> np.ndarray:
@@ -296,7 +307,6 @@ def _parse(source, sep, header, header_line, **options) -> pd.DataFrame:
             names=header,
             index_col=False,
             keep_default_na=False,
-            skipinitialspace=True,
             compression=source.compression,
             encoding="utf-8-sig",
             engine="c",
@@ -351,7 +361,7 @@ def _diagnose(source, sep, header, header_line, numbers, texts, dtype, advice, d
         _check_short_rows(source, sep, cells, lines, header)
     bad = []  # (line, column's position, message) of each column's first bad cell
     for position, name in enumerate(numbers):
-        text = cells[name].str.strip()
+        text = cells[name]
         missing = text.isin(MISSING)
         number = _numbers_of(text)
         not_number = number.isna() & ~missing
@@ -365,7 +375,7 @@ def _diagnose(source, sep, header, header_line, numbers, texts, dtype, advice, d
             if where is None or not where.any():
                 continue
             first = where.idxmax()
-            value = cells.at[first, name].strip()
+            value = cells.at[first, name]
             count = int(where.sum())
             message = f"{unit} {lines[first]}, column {name!r} is {value!r}, {problem}"
             message += f" (and {count - 1} more in that column)" if count > 1 else ""
@@ -377,8 +387,8 @@ def _diagnose(source, sep, header, header_line, numbers, texts, dtype, advice, d
         raise DataError(f"{source.name}, {min(bad)[2]}")
     if dropna:
         return
-    missing = {name: cells[name].str.strip().isin(MISSING) for name in numbers}
-    missing |= {name: cells[name].str.strip() == "" for name in texts}
+    missing = {name: cells[name].isin(MISSING) for name in numbers}
+    missing |= {name: cells[name] == "" for name in texts}
     parts = [
         _missing_part(name, "label" if name in texts else "value", where, cells[name], lines, unit)
         for name, where in missing.items()
@@ -401,7 +411,7 @@ def _missing_part(name, kind, where, texts, lines, unit) -> str:
     text unless blank."""
     rows = np.flatnonzero(where.to_numpy())
     shown = [
-        f"{lines.iloc[r]}" + (f": {texts.iloc[r].strip()!r}" if texts.iloc[r].strip() else "")
+        f"{lines.iloc[r]}" + (f": {texts.iloc[r]!r}" if texts.iloc[r] else "")
         for r in rows[:SHOWN_LINES]
     ]
     more = ", ..." if len(rows) > SHOWN_LINES else ""
@@ -412,16 +422,19 @@ def _missing_part(name, kind, where, texts, lines, unit) -> str:
 
 
 def _cells_as_text(source, sep, header, header_line) -> tuple[pd.DataFrame, pd.Series, str]:
-    """Every cell as text ("" where empty), each row's line in the file, and the word for it."""
+    """Every cell as text without the spaces around it ("" where empty), each row's line in
+    the file, and the word for it."""
     if source.parquet:
         frame = pd.read_parquet(source.open())
         frame.columns = [str(name).strip() for name in frame.columns]
         cells = frame.astype(str).where(frame.notna(), "")
-        return cells, pd.Series(np.arange(1, len(cells) + 1), index=cells.index), "row"
-    cells = _parse(
-        source, sep, header, header_line, dtype=str, na_filter=False, skip_blank_lines=False
-    )
-    return cells, pd.Series(cells.index + header_line + 1, index=cells.index), "line"
+        lines, unit = pd.Series(np.arange(1, len(cells) + 1), index=cells.index), "row"
+    else:
+        cells = _parse(
+            source, sep, header, header_line, dtype=str, na_filter=False, skip_blank_lines=False
+        )
+        lines, unit = pd.Series(cells.index + header_line + 1, index=cells.index), "line"
+    return cells.apply(lambda column: column.str.strip()), lines, unit
 
 
 def _check_short_rows(source, sep, cells, lines, header) -> None:
@@ -487,8 +500,8 @@ def read_table(
     if read.rows_dropped:
         notes.append(f"left out {read.rows_dropped} rows with missing values (--dropna)")
     codes, written = pd.factorize(read.texts[target])  # each label as written, once
-    written = [str(text) for text in written]
-    classes = sorted_classes(written)
+    written = [text.strip() for text in written]  # " setosa" is "setosa"
+    classes = sorted_classes(list(dict.fromkeys(written)))
     if len(classes) < 2:
         raise DataError(
             f"{source.name}: column {target!r} holds one class only ({classes[0]!r}); "
