@@ -26,6 +26,7 @@ _HOMES = {
     "DataError": "errors",
     "CheckpointError": "errors",
     "DivergenceError": "errors",
+    "TrainingInterrupted": "errors",
     "Standardizer": "data.prepare",
     "load_csv": "data.prepare",
     "load_iris": "data.prepare",
@@ -34,6 +35,7 @@ _HOMES = {
     "History": "training",
     "evaluate": "training",
     "fit": "training",
+    "gradient_norm": "training",
 }
 
 __all__ = ["BACKENDS", *_HOMES]

@@ -36,6 +36,7 @@ class Checkpoint:
     mean: torch.Tensor | None = None  # the standardiser's statistics (n,), None if unscaled
     std: torch.Tensor | None = None
     hyperparameters: dict = field(default_factory=dict)
+    numeric_classes: bool = False  # the classes are numbers (see data/read.py, classes_of)
 
     def model(self) -> SoftmaxRegression:
         """A backend of the saved kind holding the saved parameters, on the CPU."""
@@ -91,6 +92,7 @@ def load(path: str | PathLike) -> Checkpoint:
             mean=record["mean"],
             std=record["std"],
             hyperparameters=record["hyperparameters"],
+            numeric_classes=record.get("numeric_classes", False),  # added within version 1
         )
     except KeyError as missing:
         raise CheckpointError(f"{path} is damaged: it has no {missing}") from None
@@ -107,5 +109,7 @@ def _check_consistent(checkpoint: Checkpoint, path: Path) -> None:
         value = getattr(checkpoint, key)
         if not torch.is_tensor(value) or tuple(value.shape) != shape:
             raise CheckpointError(f"{path} is damaged: {key} should be a tensor of shape {shape}")
+    if not isinstance(checkpoint.numeric_classes, bool):
+        raise CheckpointError(f"{path} is damaged: numeric_classes should be True or False")
     if checkpoint.backend not in BACKENDS:
         raise CheckpointError(f"{path} names an unknown backend {checkpoint.backend!r}")

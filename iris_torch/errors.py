@@ -2,6 +2,8 @@
 it can, what to do; the commands print it without a traceback. No torch here, so the command
 line can catch these before it has imported torch."""
 
+import math
+
 
 class UsageError(Exception):
     """A flag or argument a command cannot use."""
@@ -16,10 +18,28 @@ class CheckpointError(ValueError):
 
 
 class DivergenceError(ArithmeticError):
-    """The training loss stopped being a finite number: training cannot go on from there."""
+    """The training loss stopped being a finite number, or rose far above where it started:
+    training cannot usefully go on from there."""
 
-    def __init__(self, epoch: int, loss: float, advice: str = "") -> None:
+    def __init__(self, epoch: int, loss: float, start: float, advice: str = "") -> None:
         advice = advice or "a smaller learning rate, or standardised features, usually helps"
-        super().__init__(f"training diverged: the loss became {loss} in epoch {epoch}; {advice}")
+        rose = f"rose from {start:.4g} to" if math.isfinite(loss) else "became"
+        super().__init__(
+            f"training diverged: the loss {rose} {loss:.4g} in epoch {epoch}; {advice}"
+        )
         self.epoch = epoch
         self.loss = loss
+        self.start = start
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: in which epoch, and where the model was saved, if it was."""
+
+    def __init__(self, epoch: int, epochs: int, saved_to: str | None = None) -> None:
+        what = (
+            "nothing was saved" if saved_to is None else f"saved the model as it was to {saved_to}"
+        )
+        super().__init__(f"interrupted at epoch {epoch} of {epochs}; {what}")
+        self.epoch = epoch
+        self.epochs = epochs
+        self.saved_to = saved_to

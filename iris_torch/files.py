@@ -1,7 +1,8 @@
 """Writing files so that a failure never leaves half of one behind."""
 
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,18 +17,37 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     A rename within one directory is atomic: readers see the old file or the whole new one,
     never a partial write. If the block raises, the temporary file is removed.
+
+    The file ends with the permissions `open(path, "w")` would leave: a new file gets 0o666
+    less the umask, and a file that is replaced keeps its own mode (set only after the block
+    has written, so that a read-only mode does not stop the writing).
     """
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    os.close(descriptor)
+    temporary = create_beside(path)
     try:
-        yield Path(temporary)
+        yield temporary
+        if path.exists():
+            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+def create_beside(path: Path) -> Path:
+    """A new empty file named `.{path.name}.<random>.tmp` in the folder of `path`.
+
+    Created as open() creates a file, mode 0o666 for the kernel to reduce by the umask (or by
+    the folder's default ACL), not as tempfile.mkstemp does: its 0o600 would survive the rename
+    and hide every saved model, plot and prediction file from everyone else.
+    """
+    while True:
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return temporary
 
 
 def check_model_file(path: str | os.PathLike) -> Path:

@@ -1,5 +1,7 @@
 """Classification metrics a user expects beside accuracy: confusion matrix, precision, recall."""
 
+from collections.abc import Sequence
+
 import torch
 
 
@@ -9,7 +11,7 @@ def confusion_matrix(y: torch.Tensor, predicted: torch.Tensor, n_classes: int) -
     return torch.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
-def per_class(confusion: torch.Tensor, class_names: tuple[str, ...]) -> list[dict]:
+def per_class(confusion: torch.Tensor, class_names: Sequence) -> list[dict]:
     """Precision, recall and support of each class, from a confusion matrix.
 
     Precision is undefined (None) for a class that was never predicted, and recall for a class

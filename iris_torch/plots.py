@@ -1,25 +1,48 @@
-"""The figure behind --plot: loss curves and the confusion matrix, as one PNG.
+"""The figure behind --plot: loss curves and the confusion matrix, as PNG, PDF or SVG.
 
 matplotlib is imported here and only here, when a figure is asked for, so that the command
-line does not pay for it otherwise.
+line does not pay for it otherwise; torch is not imported at all, so that the command line can
+check a --plot path before it pays for torch.
 """
 
 from os import PathLike
-
-import torch
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .files import atomic_path
-from .training import History
+
+if TYPE_CHECKING:
+    import torch
+
+    from .training import History
+
+PLOT_FORMATS = ("png", "pdf", "svg")
+"""The figure's file types, chosen by the path's suffix in any case: PNG to look at, PDF and
+SVG to print or to put on a slide at any size."""
+
+
+def figure_format(path: str | PathLike) -> str:
+    """'png', 'pdf' or 'svg' from the suffix of `path` (any case); ValueError for any other."""
+    suffix = Path(path).suffix.lower().removeprefix(".")
+    if suffix not in PLOT_FORMATS:
+        *others, last = (f".{name}" for name in PLOT_FORMATS)
+        raise ValueError(f"{path}: the figure can be written as {', '.join(others)} or {last}")
+    return suffix
 
 
 def save_training_figure(
     path: str | PathLike,
-    history: History,
-    confusion: torch.Tensor,
+    history: "History",
+    confusion: "torch.Tensor",
     class_names: tuple[str, ...],
     title: str,
 ) -> None:
-    """Left: training objective and test cross-entropy per epoch. Right: test confusion matrix."""
+    """Left: training objective and test cross-entropy per epoch. Right: test confusion matrix.
+
+    The file type follows the suffix of `path` (see PLOT_FORMATS).
+    """
+    file_format = figure_format(path)
+
     import matplotlib
 
     matplotlib.use("Agg")  # draw to a file; no display needed
@@ -48,5 +71,5 @@ def save_training_figure(
     figure.suptitle(title)
     figure.tight_layout()
     with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=100)
+        figure.savefig(temporary, format=file_format, dpi=100)
     plt.close(figure)

@@ -6,6 +6,7 @@ and initial parameters see exactly the same batches in the same order.
 """
 
 import math
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -13,21 +14,51 @@ import torch
 
 from .backends.base import SoftmaxRegression
 from .backends.objective import cross_entropy
-from .errors import DivergenceError
+from .errors import DivergenceError, TrainingInterrupted
+
+DIVERGED = 10.0
+"""An epoch whose loss is above DIVERGED times the loss at the initial parameters stops training.
+
+With a small enough step, gradient descent on this convex objective only ever lowers the loss;
+a larger one can climb for a while and still come back: raw (unstandardised) Iris at --lr 1
+passes 2.8 times its starting loss and ends at 0.55, with minibatches of 7 at --lr 0.3 it passes
+2.5 times and ends at 0.19. No run we tried came back from ten times its start: standardised
+Iris at --lr 30 reaches 11 times in its second epoch and over 600 times later; raw at --lr 5,
+17 times, ending at 11.5."""
+
+CHECK_EVERY = 10
+"""With a tolerance, the full gradient is computed every CHECK_EVERY epochs to see whether
+training can stop. Each check costs about one full-batch step without its update. Measured on
+a 2-core AMD EPYC, 1000 full-batch epochs with a check every 10 against none: Iris, 0.70 s
+against 0.78 s for autograd and 0.40 against 0.44 s for fast (+11 %); at 1,000,000 x 32 x 10,
+20 epochs of fast, no difference beyond the noise with full batches and +0.8 % with batches of
+100,000 rows."""
+
+PROGRESS_DELAY = 2.0  # seconds before a progress bar appears: short runs never show one
 
 
 @dataclass
 class History:
-    """Per-epoch records of a run of fit().
+    """Per-epoch records of a run of fit(), and how it ended.
 
     loss: the training objective (cross-entropy + penalty), averaged over the epoch's batches
     as each was before its update. val_loss and val_accuracy: cross-entropy (no penalty) and
     accuracy on the validation rows after the epoch; empty when fit() was given none.
+    grad_norm_start and grad_norm: the norm of the full gradient of the objective (over all
+    training rows; weight and bias as one vector) at the initial and at the final parameters.
+    converged: whether grad_norm <= tol * grad_norm_start; None when fit() was given no tol.
     """
 
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    grad_norm_start: float = math.nan
+    grad_norm: float = math.nan
+    converged: bool | None = None
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.loss)
 
 
 @dataclass(frozen=True)
@@ -64,6 +95,13 @@ def batches(
         yield X[rows], y[rows]
 
 
+def gradient_norm(model: SoftmaxRegression, X: torch.Tensor, y: torch.Tensor) -> float:
+    """The norm of the objective's gradient over all of (X, y), weight and bias as one vector:
+    zero exactly at the optimum."""
+    gradients = model.gradients(X, y)
+    return math.sqrt(sum(g.double().square().sum().item() for g in gradients.values()))
+
+
 def fit(
     model: SoftmaxRegression,
     X: torch.Tensor,
@@ -76,32 +114,78 @@ def fit(
     y_val: torch.Tensor | None = None,
     log_every: int = 0,
     log: Callable[[str], None] = print,
+    tol: float | None = None,
+    progress: bool = False,
 ) -> History:
-    """Train `model` on (X (m, n), y (m,)) for `epochs` passes over the rows.
+    """Train `model` on (X (m, n), y (m,)) for at most `epochs` passes over the rows.
 
     Full batch by default; with batch_size, minibatches in an order drawn from a generator
     seeded with `seed`, the same whatever the backend. With X_val and y_val, each epoch ends
     with an evaluation on them. Every `log_every` epochs (and at the last), one line goes to
-    `log`, in the style of pytorch/examples. A loss that is not finite (inf or nan: the steps
-    overshoot, typically from a learning rate too large for the scale of the features) stops
-    training at once with DivergenceError.
+    `log`, in the style of pytorch/examples. With `tol`, training stops once the full gradient's
+    norm is at most tol times its norm at the start (checked every CHECK_EVERY epochs), and the
+    history says whether it got there. With `progress`, a tqdm bar on stderr shows the epochs
+    and the loss, once the run has taken PROGRESS_DELAY seconds.
+
+    Raises DivergenceError when a loss stops being finite or an epoch's loss exceeds DIVERGED
+    times the initial loss (the steps overshoot, typically from a learning rate too large for
+    the scale of the features), and TrainingInterrupted on Ctrl-C (KeyboardInterrupt), saying
+    in which epoch; the model keeps the parameters it had then.
     """
     generator = torch.Generator().manual_seed(seed)
-    history = History()
-    for epoch in range(1, epochs + 1):
-        total = 0.0
-        for X_batch, y_batch in batches(X, y, batch_size, generator):
-            loss = model.step(X_batch, y_batch).item()
-            if not math.isfinite(loss):
-                raise DivergenceError(epoch, loss)
-            total += loss * X_batch.shape[0]
-        history.loss.append(total / X.shape[0])
-        line = f"Train Epoch: {epoch}/{epochs}  Loss: {history.loss[-1]:.6f}"
-        if X_val is not None and y_val is not None:
-            result = evaluate(model, X_val, y_val)
-            history.val_loss.append(result.cross_entropy)
-            history.val_accuracy.append(result.accuracy)
-            line += f"  Test loss: {result.cross_entropy:.6f}  Accuracy: {result.accuracy:.1%}"
-        if log_every and (epoch % log_every == 0 or epoch == epochs):
-            log(line)
+    history = History(grad_norm_start=gradient_norm(model, X, y))
+    start_loss = model.loss(X, y).item()
+    bar = _progress_bar(epochs) if progress else None
+    epoch, checked = 0, None  # checked: the gradient norm at the current parameters, if known
+    try:
+        for epoch in range(1, epochs + 1):
+            total = 0.0
+            for X_batch, y_batch in batches(X, y, batch_size, generator):
+                loss = model.step(X_batch, y_batch).item()
+                if not math.isfinite(loss):
+                    raise DivergenceError(epoch, loss, start_loss)
+                total += loss * X_batch.shape[0]
+            history.loss.append(total / X.shape[0])
+            if history.loss[-1] > DIVERGED * start_loss:
+                raise DivergenceError(epoch, history.loss[-1], start_loss)
+            line = f"Train Epoch: {epoch}/{epochs}  Loss: {history.loss[-1]:.6f}"
+            if X_val is not None and y_val is not None:
+                result = evaluate(model, X_val, y_val)
+                history.val_loss.append(result.cross_entropy)
+                history.val_accuracy.append(result.accuracy)
+                line += f"  Test loss: {result.cross_entropy:.6f}  Accuracy: {result.accuracy:.1%}"
+            checked = None
+            if tol is not None and epoch % CHECK_EVERY == 0 and epoch < epochs:
+                checked = gradient_norm(model, X, y)
+            stopping = checked is not None and checked <= tol * history.grad_norm_start
+            if log_every and (epoch % log_every == 0 or epoch == epochs or stopping):
+                _write(bar, log, line)
+            if bar is not None:
+                bar.set_postfix(loss=f"{history.loss[-1]:.6f}", refresh=False)
+                bar.update()
+            if stopping:
+                break
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(epoch, epochs) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    history.grad_norm = gradient_norm(model, X, y) if checked is None else checked
+    if tol is not None:
+        history.converged = history.grad_norm <= tol * history.grad_norm_start
     return history
+
+
+def _progress_bar(epochs: int):
+    from tqdm import tqdm  # only when a bar is asked for: the import costs a tenth of a second
+
+    return tqdm(total=epochs, desc="training", unit="epoch", file=sys.stderr, delay=PROGRESS_DELAY)
+
+
+def _write(bar, log: Callable[[str], None], line: str) -> None:
+    """log(line), with the progress bar (if any) lifted off the terminal while it is written."""
+    if bar is None:
+        log(line)
+        return
+    with bar.external_write_mode(file=sys.stdout):
+        log(line)

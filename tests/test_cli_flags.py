@@ -25,6 +25,7 @@ DEFAULTS = {
     "seed": 0,
     "standardize": True,
     "dtype": "float32",
+    "tol": 0.01,
 }
 SHORT = {"epochs": 30}  # the base of the one-flag rows, to keep them quick
 
@@ -37,6 +38,7 @@ ONE_FLAG = [
     (["--seed", "3"], {"seed": 3}),
     (["--no-standardize"], {"standardize": False}),
     (["--dtype", "float64"], {"dtype": "float64"}),
+    (["--tol", "0.5"], {"tol": 0.5}),  # the gradient is under half its first norm by epoch 10
 ]
 
 
@@ -69,6 +71,7 @@ def api(**changes):
         epochs=settings["epochs"],
         batch_size=settings["batch_size"],
         seed=settings["seed"],
+        tol=settings["tol"],
     )
     return model, X_train, X_test, y_train, y_test
 
@@ -120,7 +123,7 @@ def test_all_flags_at_once(capsys):
     flags = [
         *("--backend", "nn_module", "--lr", "0.3", "--l2", "0.001", "--epochs", "12"),
         *("--batch-size", "7", "--test-size", "0.25", "--seed", "11"),
-        *("--no-standardize", "--dtype", "float64"),
+        *("--no-standardize", "--dtype", "float64", "--tol", "0.001"),
     ]
     changes = {
         "backend": "nn_module",
@@ -132,5 +135,6 @@ def test_all_flags_at_once(capsys):
         "seed": 11,
         "standardize": False,
         "dtype": "float64",
+        "tol": 0.001,
     }
     assert_same_model(cli(capsys, *flags), changes)

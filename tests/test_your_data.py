@@ -146,11 +146,11 @@ def test_features_are_the_numbers_pandas_reads(tmp_path):
     ]
 
 
-def test_labels_are_kept_as_written_even_when_they_look_like_numbers(tmp_path):
-    (tmp_path / "l.csv").write_text("x,label\n1,1.50\n2,007\n3,1.50\n4,007\n5,2\n")
+def test_labels_that_are_numbers_are_compared_as_numbers(tmp_path):
+    (tmp_path / "l.csv").write_text("x,label\n1,1.50\n2,007\n3,1.5\n4,7\n5,2\n6, 2.0 \n")
     data = load_csv(tmp_path / "l.csv", target="label")
-    assert data.class_names == ("1.50", "2", "007")  # numeric order, each as written
-    assert data.y.tolist() == [0, 2, 0, 2, 1]
+    assert data.class_names == ("1.5", "2", "7")  # numeric order, each number written one way
+    assert data.y.tolist() == [0, 2, 0, 2, 1, 1]
 
 
 def test_booleans_are_read_as_0_and_1(tmp_path):
@@ -246,13 +246,11 @@ def test_predictions_file_reads_back_with_pandas(model, capsys):
     written = pd.read_csv(model / "p.csv")
     code, out, err = run_main(predict_main, [*args, "--json"], capsys)
     expected = json.loads(out)
-    assert expected["accuracy"] > 0.9  # the file's labels, 0, 1 and 2, matched as written
-    names = expected["class_names"]
+    assert expected["accuracy"] > 0.9  # the file's labels, 0, 1 and 2, matched as numbers
+    names = [str(c) for c in expected["class_names"]]  # 0, 1, 2: the columns' and keys' text
     assert list(written.columns) == ["sample_id", "predicted", *(f"p_{c}" for c in names)]
     assert written["sample_id"].tolist() == list(range(178))
-    assert written["predicted"].astype(str).tolist() == [
-        p["predicted"] for p in expected["predictions"]
-    ]
+    assert written["predicted"].tolist() == [p["predicted"] for p in expected["predictions"]]
     probabilities = [[p["probabilities"][c] for c in names] for p in expected["predictions"]]
     # Full precision: float32 probabilities written with every digit they need read back equal.
     np.testing.assert_array_equal(

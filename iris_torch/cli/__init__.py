@@ -3,7 +3,8 @@
 `iris-torch train ...` is `python -m iris_torch.train ...`; `iris-torch predict ...` is
 `python -m iris_torch.predict ...`. Every command reports bad input the same way: one line on
 stderr naming the problem, exit code 2, no traceback, no file written; a run that fails after it
-has started (training that diverges) exits with 1.
+has started (training that diverges) exits with 1; Ctrl-C ends a command with one line and exit
+code 130, leaving no partial file.
 """
 
 import argparse
@@ -15,13 +16,21 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import __version__
 from ..errors import CheckpointError, DataError, DivergenceError, UsageError
+from ..plots import figure_format
 
 COMMANDS = {"train": "train a model", "predict": "predict with a saved model"}
+VERSION = f"iris-torch {__version__}"
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse, with its errors on one line (argparse itself adds the whole usage text)."""
+    """argparse, with --version, and with its errors on one line (argparse itself adds the
+    whole usage text)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.add_argument("--version", action="version", version=VERSION)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -80,6 +89,17 @@ def check_matplotlib(flag: str) -> None:
         raise UsageError(f"{flag} needs matplotlib: pip install matplotlib")
 
 
+def check_plot_path(path: str, flag: str) -> None:
+    """Fail before any work if no figure can be written to `path`: a suffix other than .png,
+    .pdf or .svg, a folder that is missing or not writable, or no matplotlib."""
+    try:
+        figure_format(path)
+    except ValueError as error:
+        raise UsageError(f"{flag} {error}") from None
+    check_writable(path, flag)
+    check_matplotlib(flag)
+
+
 def run_reporting_errors(prog: str, work: Callable[[], int]) -> int:
     """Run a command's work; turn the errors a user can act on into one line and an exit code."""
     try:
@@ -90,6 +110,9 @@ def run_reporting_errors(prog: str, work: Callable[[], int]) -> int:
     except DivergenceError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as interrupt:  # Ctrl-C; during training it says in which epoch
+        print(f"{prog}: {interrupt or 'interrupted'}", file=sys.stderr)
+        return 130  # what a shell reports for a process that SIGINT ended: 128 + 2
     except BrokenPipeError:
         # The reader went away (say, `| head`): stop quietly, as Unix tools do. Point stdout
         # at /dev/null so that Python's final flush does not fail a second time.
@@ -97,19 +120,39 @@ def run_reporting_errors(prog: str, work: Callable[[], int]) -> int:
         return 1
 
 
-USAGE = "usage: iris-torch COMMAND [options]\n\ncommands:\n" + "\n".join(
-    f"  {name:<9}{text} (python -m iris_torch.{name}); iris-torch {name} --help"
-    for name, text in COMMANDS.items()
+USAGE = "\n".join(
+    [
+        "usage: iris-torch COMMAND [options]",
+        "       iris-torch --version",
+        "",
+        "commands:",
+        *(
+            f"  {name:<9}{text} (python -m iris_torch.{name}); iris-torch {name} --help"
+            for name, text in COMMANDS.items()
+        ),
+    ]
 )
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in COMMANDS:
-        command = importlib.import_module(f"iris_torch.cli.{argv[0]}")
-        return command.main(argv[1:], prog=f"iris-torch {argv[0]}")
-    if argv and argv[0] in ("-h", "--help"):
+    if not argv:
+        print(USAGE, file=sys.stderr)
+        return 2
+    first = argv[0]
+    if first in COMMANDS:
+        command = importlib.import_module(f"iris_torch.cli.{first}")
+        return command.main(argv[1:], prog=f"iris-torch {first}")
+    if first in ("-h", "--help"):
         print(USAGE)
         return 0
-    print(USAGE, file=sys.stderr)
+    if first == "--version":
+        print(VERSION)
+        return 0
+    unknown = "option" if first.startswith("-") else "command"
+    print(
+        f"iris-torch: error: unknown {unknown} {first!r}; the commands are "
+        f"{', '.join(COMMANDS)} (see iris-torch --help)",
+        file=sys.stderr,
+    )
     return 2

@@ -7,9 +7,12 @@
 Features are given raw, in the units of the training data; the model standardises them with
 the training statistics it saved. With --csv, the file is read as train reads --data, and its
 columns are matched to the model's features by name (other columns are ignored); if it also
-holds the model's label column, the accuracy on it is reported. With --out, the predictions go
-to a CSV file that pandas reads back: the input's id column if it has one, the predicted class,
-and each class's probability at full precision.
+holds the model's label column, the accuracy on it is reported. Those labels are read as
+training read the model's (data/read.py: compared as numbers when the classes are numbers, so
+1.0 is class 1); rows whose label the model does not know are counted, named in a note on
+stderr, and left out of the accuracy. With --out, the predictions go to a CSV file that pandas
+reads back: the input's id column if it has one, the predicted class (a number when the classes
+are numbers), and each class's probability at full precision.
 """
 
 import argparse
@@ -26,6 +29,8 @@ from .formatting import format_table
 
 if TYPE_CHECKING:
     import pandas
+
+SHOWN_LABELS = 5  # unknown labels named in the note; the rest are counted
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -81,8 +86,16 @@ def read_rows(args: argparse.Namespace, feature_names: tuple[str, ...], target: 
     return read.numbers, labels, ids
 
 
-def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None"]:
-    """The result for --json and the text report, and the predictions as a table for --out."""
+def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None", list[str]]:
+    """The result for --json and the text report, the predictions as a table for --out, and
+    notes for stderr.
+
+    class_names and each "predicted" are the classes' values (class_values: numbers when the
+    model's classes are numbers); probabilities are keyed by the class names, as text. Given
+    labels, "accuracy" is over the rows whose label the model knows, and null when there is
+    none; "unknown_labels" counts the other rows by label (as written, less spaces; "" where
+    blank), most frequent first, and is there only when there are such rows.
+    """
     if args.csv is not None and args.features:
         raise UsageError("give feature values or --csv, not both")
     if args.csv is None and not args.features:
@@ -94,6 +107,7 @@ def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None"]:
     import torch
 
     from .. import checkpoint
+    from ..data.read import class_values, codes_for
 
     model = checkpoint.load(args.model)
     rows, labels, ids = read_rows(args, model.feature_names, model.target)
@@ -101,15 +115,24 @@ def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None"]:
     if not torch.isfinite(X.to(model.weight.dtype)).all():
         raise UsageError(f"a feature value is beyond the range of the model's {model.weight.dtype}")
     probabilities = model.predict_proba(X).numpy()
-    predicted = np.asarray(model.class_names, dtype=object)[probabilities.argmax(axis=1)]
+    chosen = probabilities.argmax(axis=1)  # each row's class index
+    values = class_values(model.class_names, model.numeric_classes)
+    # int64 or float64 for numbers, so that to_csv writes what read_csv reads back as numbers
+    predicted = np.array(values, dtype=None if model.numeric_classes else object)[chosen]
     result = {
         "model": args.model,
         "backend": model.backend,
         "feature_names": list(model.feature_names),
-        "class_names": list(model.class_names),
+        "class_names": values,
     }
+    notes = []
     if labels is not None:
-        result["accuracy"] = float((labels.str.strip().to_numpy(dtype=object) == predicted).mean())
+        codes = codes_for(labels, model.class_names, model.numeric_classes)
+        known = codes >= 0
+        result["accuracy"] = float((chosen[known] == codes[known]).mean()) if known.any() else None
+        if not known.all():
+            result["unknown_labels"] = unknown = _counted_labels(labels[~known])
+            notes.append(_unknown_note(unknown, int(known.sum())))
     table = None
     if args.out is not None:
         import pandas
@@ -124,14 +147,35 @@ def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None"]:
             {"predicted": name, "probabilities": dict(zip(model.class_names, p, strict=True))}
             for name, p in zip(predicted.tolist(), probabilities.tolist(), strict=True)
         ]
-    return result, table
+    return result, table, notes
+
+
+def _counted_labels(labels: "pandas.Series") -> dict[str, int]:
+    """{label: rows}, most rows first (then in text order): labels less spaces, "" if blank."""
+    counts = labels.fillna("").str.strip().value_counts()
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {text: int(n) for text, n in ordered}
+
+
+def _unknown_note(unknown: dict[str, int], known: int) -> str:
+    """'3 rows have labels the model does not know ('x' 2 rows, 'y' 1 row); accuracy is ...'"""
+    rows = sum(unknown.values())
+    shown = [f"{text!r} {n} row{'s' if n != 1 else ''}" for text, n in unknown.items()]
+    shown = shown[:SHOWN_LABELS] + (["..."] if len(shown) > SHOWN_LABELS else [])
+    subject = f"{rows} rows have labels" if rows != 1 else "1 row has a label"
+    verdict = (
+        f"accuracy is over the other {known}"
+        if known
+        else "no row has a label the model knows, so there is no accuracy"
+    )
+    return f"{subject} the model does not know ({', '.join(shown)}); {verdict}"
 
 
 def report(result: dict) -> str:
-    names = result["class_names"]
+    names = [str(value) for value in result["class_names"]]  # the probabilities' keys
     if "out" in result:
         lines = [f"Wrote {result['rows']} predictions to {result['out']}"]
-        if "accuracy" in result:
+        if result.get("accuracy") is not None:
             lines.append(f"Accuracy against the file's labels: {result['accuracy']:.1%}")
         return "\n".join(lines)
     predictions = result["predictions"]
@@ -145,10 +189,10 @@ def report(result: dict) -> str:
     lines = format_table(
         [f"row {i}" for i in range(1, len(predictions) + 1)],
         ["predicted", *names],
-        [[p["predicted"], *(p["probabilities"][n] for n in names)] for p in predictions],
+        [[str(p["predicted"]), *(p["probabilities"][n] for n in names)] for p in predictions],
         cell=lambda value: value if isinstance(value, str) else _p(value),
     )
-    if "accuracy" in result:
+    if result.get("accuracy") is not None:
         lines += ["", f"Accuracy against the file's labels: {result['accuracy']:.1%}"]
     return "\n".join(lines)
 
@@ -162,7 +206,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parser.parse_args(argv)
 
     def work() -> int:
-        result, table = predict(args)
+        result, table, notes = predict(args)
+        for note in notes:
+            print(f"{parser.prog}: note: {note}", file=sys.stderr)
         if args.out == "-":
             table.to_csv(sys.stdout, index=False)
             return 0

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import BACKENDS
-from ..errors import DivergenceError, UsageError
+from ..errors import DivergenceError, TrainingInterrupted, UsageError
 from . import (
     ArgumentParser,
-    check_matplotlib,
+    check_plot_path,
     check_writable,
     fraction,
     non_negative_float,
@@ -37,6 +37,22 @@ if TYPE_CHECKING:
     from ..data.read import Table
 
 DTYPES = ("float32", "float64")
+HYPERPARAMETERS = (
+    "epochs",
+    "lr",
+    "l2",
+    "batch_size",
+    "test_size",
+    "seed",
+    "standardize",
+    "dtype",
+    "tol",
+)
+DEFAULT_TOL = 0.01
+"""Training has converged when the full gradient's norm is a hundredth of what it was at the
+start. With the other defaults (float64), runs stop at epoch 710 on Iris, 300 on wine, 530 on
+digits and 200 on breast cancer (scikit-learn's data), the training loss 0.6 to 5.5 % above its
+optimum and the test accuracy already the optimum's on all four."""
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -71,6 +87,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     add("--dropna", action="store_true", help="leave out rows with missing values")
     add("--epochs", type=positive_int, default=1000, help="passes over the data (%(default)s)")
     add("--lr", type=positive_float, default=0.1, help="learning rate (%(default)s)")
+    add(
+        "--tol",
+        type=non_negative_float,
+        default=DEFAULT_TOL,
+        help="stop once the gradient's norm is this fraction of its first value (%(default)s)",
+    )
     add("--l2", type=non_negative_float, default=0.01, help="penalty l2*sum(W^2) (%(default)s)")
     add("--batch-size", type=positive_int, metavar="N", help="rows per step (default: all)")
     add("--test-size", type=fraction, default=0.2, help="share held out for testing (%(default)s)")
@@ -92,7 +114,16 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     add("--json", action="store_true", help="print one JSON object and nothing else")
     add("--save", metavar="PATH", help="write the trained model here (for iris_torch.predict)")
-    add("--plot", metavar="PATH", help="write a PNG of the loss curves and confusion matrix")
+    add(
+        "--save-on-interrupt",
+        action="store_true",
+        help="on Ctrl-C, write the model as it stands to --save's PATH",
+    )
+    add(
+        "--plot",
+        metavar="PATH",
+        help="write the loss curves and confusion matrix (.png, .pdf or .svg)",
+    )
     return parser
 
 
@@ -102,11 +133,12 @@ def check_inputs(args: argparse.Namespace) -> "Table":
     The reader is imported here, not at the top, so that a mistyped flag is answered before
     even that loads.
     """
-    for flag, path in (("--save", args.save), ("--plot", args.plot)):
-        if path is not None:
-            check_writable(path, flag)
+    if args.save_on_interrupt and args.save is None:
+        raise UsageError("--save-on-interrupt needs --save PATH: where to write the model")
+    if args.save is not None:
+        check_writable(args.save, "--save")
     if args.plot is not None:
-        check_matplotlib("--plot")
+        check_plot_path(args.plot, "--plot")
 
     from ..data.read import check_split, read_bundled_iris, read_table
 
@@ -144,22 +176,31 @@ def resolve_device(name: str, dtype: str):
     return torch.device(name)
 
 
-def train(args: argparse.Namespace, table: "Table", log: Callable[[str], None]) -> dict:
-    """Split, standardise, train, evaluate; save and plot if asked. Returns the summary."""
+def train(
+    args: argparse.Namespace,
+    table: "Table",
+    log: Callable[[str], None],
+    note: Callable[[str], None],
+    progress: bool = False,
+) -> dict:
+    """Split, standardise, train, evaluate; save and plot if asked. Returns the summary.
+
+    log: the progress lines (stdout); note: what was written where (stderr)."""
     import torch
 
     from .. import checkpoint
     from ..backends import make_backend
     from ..backends.memory import keep_freed_memory
     from ..data.prepare import Standardizer, dataset_from_table, train_test_split
+    from ..data.read import class_values
     from ..metrics import confusion_matrix, per_class
     from ..training import evaluate, fit
 
     dtype = getattr(torch, args.dtype)
     device = resolve_device(args.device, args.dtype)
     keep_freed_memory()  # this process trains: reuse each step's buffers (see memory.py)
-    for note in table.notes:
-        log(note)
+    for line in table.notes:
+        log(line)
     dataset = dataset_from_table(table)
     X_train, X_test, y_train, y_test = train_test_split(
         dataset.X, dataset.y, test_size=args.test_size, seed=args.seed
@@ -180,6 +221,27 @@ def train(args: argparse.Namespace, table: "Table", log: Callable[[str], None]) 
         dtype=dtype,
         device=device,
     )
+    hyperparameters = {key: getattr(args, key) for key in HYPERPARAMETERS}
+
+    def save() -> None:
+        params = model.get_params()
+        checkpoint.save(
+            checkpoint.Checkpoint(
+                backend=model.name,
+                weight=params["weight"].cpu(),
+                bias=params["bias"].cpu(),
+                feature_names=dataset.feature_names,
+                class_names=dataset.class_names,
+                target=args.target,
+                mean=None if standardizer is None else standardizer.mean,
+                std=None if standardizer is None else standardizer.std,
+                hyperparameters=hyperparameters,
+                numeric_classes=table.numeric_classes,
+            ),
+            args.save,
+        )
+        note(f"wrote the model to {args.save}")
+
     log(
         f"{model.name} backend on {device}, {args.dtype}: {len(y_train)} training rows, "
         f"{len(y_test)} test rows, {dataset.n_features} features, {dataset.n_classes} classes"
@@ -196,19 +258,28 @@ def train(args: argparse.Namespace, table: "Table", log: Callable[[str], None]) 
             y_val=y_test,
             log_every=args.log_every,
             log=log,
+            tol=args.tol,
+            progress=progress,
         )
     except DivergenceError as error:
-        advice = f"try a smaller --lr (it was {args.lr})"
+        advice = f"try a smaller --lr (it was {args.lr:g})"
         if not args.standardize:
             advice += ", or leave out --no-standardize: unscaled features need a far smaller one"
-        raise DivergenceError(error.epoch, error.loss, advice) from None
+        raise DivergenceError(error.epoch, error.loss, error.start, advice) from None
+    except TrainingInterrupted as interrupted:
+        if args.save is not None and args.save_on_interrupt:
+            save()
+            raise TrainingInterrupted(interrupted.epoch, interrupted.epochs, args.save) from None
+        raise
     train_result, test_result = evaluate(model, X_train, y_train), evaluate(model, X_test, y_test)
     confusion = confusion_matrix(y_test, model.predict(X_test), dataset.n_classes)
     params = model.get_params()
-    hyperparameters = {
-        key: getattr(args, key)
-        for key in ("epochs", "lr", "l2", "batch_size", "test_size", "seed", "standardize", "dtype")
-    }
+    weight_raw, bias_raw = (
+        (params["weight"].double().cpu(), params["bias"].double().cpu())
+        if standardizer is None
+        else standardizer.unscale(params["weight"], params["bias"])
+    )
+    classes = class_values(dataset.class_names, table.numeric_classes)
     summary = {
         "backend": model.name,
         "data": args.data or "bundled Iris.csv",
@@ -219,40 +290,58 @@ def train(args: argparse.Namespace, table: "Table", log: Callable[[str], None]) 
         "device": str(device),
         "n_train": len(y_train),
         "n_test": len(y_test),
-        "class_names": list(dataset.class_names),
+        "class_names": classes,  # numbers stay numbers
         "feature_names": list(dataset.feature_names),
+        "epochs_run": history.epochs_run,
+        "converged": history.converged,
+        "grad_norm": history.grad_norm,
+        "grad_norm_start": history.grad_norm_start,
         "train_loss": model.loss(X_train, y_train).item(),
         "train_cross_entropy": train_result.cross_entropy,
         "train_accuracy": train_result.accuracy,
         "test_loss": test_result.cross_entropy,
         "test_accuracy": test_result.accuracy,
-        "perplexity": math.exp(test_result.cross_entropy),
-        "per_class": per_class(confusion, dataset.class_names),
+        "perplexity": perplexity(test_result.cross_entropy),
+        "per_class": per_class(confusion, classes),
         "confusion_matrix": confusion.tolist(),
         "weight": params["weight"].tolist(),
         "bias": params["bias"].tolist(),
+        "weight_raw": weight_raw.tolist(),
+        "bias_raw": bias_raw.tolist(),
     }
     if args.plot is not None:
         from ..plots import save_training_figure
 
         title = f"{model.name} backend on {summary['data']}"
         save_training_figure(args.plot, history, confusion, dataset.class_names, title)
+        note(f"wrote the figure to {args.plot}")
     if args.save is not None:
-        checkpoint.save(
-            checkpoint.Checkpoint(
-                backend=model.name,
-                weight=params["weight"].cpu(),
-                bias=params["bias"].cpu(),
-                feature_names=dataset.feature_names,
-                class_names=dataset.class_names,
-                target=args.target,
-                mean=None if standardizer is None else standardizer.mean,
-                std=None if standardizer is None else standardizer.std,
-                hyperparameters=hyperparameters,
-            ),
-            args.save,
-        )
+        save()
     return summary
+
+
+def perplexity(cross_entropy: float) -> float:
+    """exp(cross-entropy): the number of classes the model is as unsure as a uniform guess
+    among. inf where that overflows a float (a cross-entropy above about 709.8)."""
+    try:
+        return math.exp(cross_entropy)
+    except OverflowError:
+        return math.inf
+
+
+def _ratio(summary: dict) -> float:
+    return summary["grad_norm"] / summary["grad_norm_start"]
+
+
+def convergence(summary: dict) -> str:
+    """One line on how far gradient descent got: the final gradient against the first."""
+    epochs, run = summary["epochs"], summary["epochs_run"]
+    where = f"at epoch {run} of {epochs}" if run < epochs else f"after {run} epoch{'s' * (run > 1)}"
+    state = "Converged" if summary["converged"] else "Not converged"
+    return (
+        f"{state} {where}: the gradient's norm is {_ratio(summary):.3g} of its first value "
+        f"(--tol {summary['tol']:g})"
+    )
 
 
 def _score(value: float | None) -> str:
@@ -260,16 +349,30 @@ def _score(value: float | None) -> str:
 
 
 def report(summary: dict) -> str:
-    """The human-readable summary: metrics, per-class scores, confusion matrix, weights."""
+    """The human-readable summary: convergence, metrics, per-class scores, confusion matrix,
+    weights (also in the units of the original features, when they were standardised)."""
     n_train, n_test = summary["n_train"], summary["n_test"]
     train_correct = round(summary["train_accuracy"] * n_train)
     test_correct = round(summary["test_accuracy"] * n_test)
-    scale = "standardised" if summary["standardize"] else "raw"
-    names = summary["class_names"]
+    names = [str(name) for name in summary["class_names"]]
     per_class = summary["per_class"]
+
+    def weights(which: str, weight: str, bias: str) -> list[str]:
+        return [
+            "",
+            f"Learned weights ({which}) and biases, one column per class:",
+            *format_table(
+                [*summary["feature_names"], "(bias)"],
+                names,
+                [*summary[weight], summary[bias]],
+                cell=lambda value: f"{value:.4f}",
+            ),
+        ]
+
     return "\n".join(
         [
             "",
+            convergence(summary),
             f"Train set: loss {summary['train_loss']:.4f} (cross-entropy "
             f"{summary['train_cross_entropy']:.4f} + L2 penalty), "
             f"accuracy {train_correct}/{n_train} ({summary['train_accuracy']:.1%})",
@@ -286,13 +389,11 @@ def report(summary: dict) -> str:
             "",
             "Confusion matrix on the test set (rows: true class, columns: predicted):",
             *format_table(names, names, summary["confusion_matrix"]),
-            "",
-            f"Learned weights ({scale} features) and biases, one column per class:",
-            *format_table(
-                [*summary["feature_names"], "(bias)"],
-                names,
-                [*summary["weight"], summary["bias"]],
-                cell=lambda value: f"{value:.4f}",
+            *(
+                weights("standardised features", "weight", "bias")
+                + weights("per unit of each original feature", "weight_raw", "bias_raw")
+                if summary["standardize"]
+                else weights("raw features", "weight", "bias")
             ),
         ]
     )
@@ -307,13 +408,22 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         if not quiet:
             print(line, flush=True)
 
+    def note(line: str) -> None:
+        print(f"{parser.prog}: {line}", file=sys.stderr, flush=True)
+
     def work() -> int:
-        summary = train(args, check_inputs(args), log)
+        progress = not args.json and sys.stderr.isatty()
+        summary = train(args, check_inputs(args), log, note, progress)
+        if not summary["converged"]:
+            advice = "train longer (--epochs) or try another --lr"
+            if not args.standardize:
+                advice += ", or leave out --no-standardize"
+            note(
+                f"warning: did not converge in {summary['epochs_run']} epochs: the gradient's "
+                f"norm is {_ratio(summary):.3g} of its first value, above --tol "
+                f"{summary['tol']:g}; {advice}"
+            )
         print(json.dumps(summary) if args.json else report(summary))
         return 0
 
     return run_reporting_errors(parser.prog, work)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -189,6 +189,20 @@ class Standardizer:
         constant = X.amax(dim=0) == X.amin(dim=0)
         return cls(mean=mean, std=(squares / m).sqrt().masked_fill(constant, 1.0))
 
+    def unscale(
+        self, weight: torch.Tensor, bias: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weight (n, k) and bias (k,) of a model of standardised features, as the same model of
+        the raw ones, in float64:
+
+            ((x - mean) / std) @ W + b  =  x @ (W / std) + (b - (mean / std) @ W)
+
+        Each weight of the result is then per unit of its feature (per cm of petal, say).
+        """
+        weight, bias = weight.double().cpu(), bias.double().cpu()
+        scaled = weight / self.std.cpu()[:, None]
+        return scaled, bias - self.mean.cpu() @ scaled
+
     def transform(self, X: torch.Tensor) -> torch.Tensor:
         """(m, n) -> (m, n) standardised, in X's dtype and on X's device."""
         mean, std = self.mean.to(X.device), self.std.to(X.device)

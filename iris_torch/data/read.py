@@ -62,7 +62,17 @@ MIN_ROWS_FOR_COUNT = 20  # in a handful of rows, 1, 2, 3 may well be a measureme
 SHOWN_LINES = 5  # lines listed in a message; the rest are counted
 
 
-__all__ = ["DataError", "Table", "check_split", "iris_path", "read_bundled_iris", "read_table"]
+__all__ = [
+    "DataError",
+    "Table",
+    "check_split",
+    "class_values",
+    "classes_of",
+    "codes_for",
+    "iris_path",
+    "read_bundled_iris",
+    "read_table",
+]
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class Table:
     labels: np.ndarray  # (m,) int64, class index 0..k-1 of each row
     class_names: tuple[str, ...]
     notes: tuple[str, ...] = ()  # what the reader did that the user should be told
+    numeric_classes: bool = False  # the labels are numbers, compared as numbers (classes_of)
 
     def class_sizes(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(self.class_names))
@@ -452,6 +463,77 @@ def _check_short_rows(source, sep, cells, lines, header) -> None:
             )
 
 
+# -- labels: one reading of a label column, for training and for predict ----------------------
+
+
+def classes_of(labels: pd.Series) -> tuple[np.ndarray, tuple[str, ...], bool]:
+    """(codes (m,) int64, class names (k,), numeric): the classes of a label column, no blanks.
+
+    numeric when every distinct label is a finite number: then labels are compared as numbers,
+    so 1, 1.0, 001 and " 1 " are one class, named as _number_name writes it, and the classes
+    are sorted numerically. Otherwise each label is its text less the spaces around it, and
+    the classes are sorted as text. Sorted, never in order of first appearance, so the
+    numbering does not depend on how the rows happen to be ordered.
+    """
+    codes, texts = _distinct_labels(labels)
+    numbers = _label_numbers(texts)
+    numeric = bool(np.isfinite(numbers).all())
+    if numeric:
+        values = np.unique(numbers)  # sorted, and 1 and 1.0 once
+        classes = tuple(_number_name(value) for value in values)
+        index = np.searchsorted(values, numbers)
+    else:
+        classes = tuple(sorted(set(texts)))
+        index = pd.Index(classes).get_indexer(texts)
+    return index.astype(np.int64)[codes], classes, numeric
+
+
+def codes_for(labels: pd.Series, class_names: tuple[str, ...], numeric: bool) -> np.ndarray:
+    """(m,) int64: each label's index in class_names (as classes_of numbered them), read as
+    classes_of reads a numeric or a text column; -1 for a label that is none of the classes:
+    one never seen in training, a blank, or with numeric classes anything not a number."""
+    codes, texts = _distinct_labels(labels)  # a blank is code -1
+    if numeric:
+        texts = [_number_name(v) if np.isfinite(v) else None for v in _label_numbers(texts)]
+    index = pd.Index(class_names).get_indexer(texts)
+    return np.append(index, -1).astype(np.int64)[codes]
+
+
+def class_values(class_names: tuple[str, ...], numeric: bool) -> list[int | float | str]:
+    """The classes as the values they stand for, for JSON and CSV output: numbers if numeric
+    (int where integral, else float), else the names. str(value) is the class name again."""
+    if not numeric:
+        return list(class_names)
+    return [int(name) if name.lstrip("-").isdigit() else float(name) for name in class_names]
+
+
+def _number_name(value: float) -> str:
+    """A numeric class's name: 1.0 -> "1", 7 (written 007) -> "7", 1.5 -> "1.5".
+
+    An integral value as an integer while float64 holds every integer around it (below 2**53);
+    any other value as the shortest text that reads back as the same float (Python's repr).
+    """
+    value = float(value)  # repr of a numpy float64 is "np.float64(1.5)"
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value)
+
+
+def _distinct_labels(labels: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(codes (m,), texts): each distinct label once, less the spaces around it, and the index
+    of each row's label among them (-1 where blank). The work after this is per distinct label,
+    not per row."""
+    codes, distinct = pd.factorize(labels)
+    return codes, [str(text).strip() for text in distinct]
+
+
+def _label_numbers(texts: list[str]) -> np.ndarray:
+    """Each text as a float64, NaN where it is not a number. pandas reads it, not Python's
+    float(), which takes "1_000" for a number: a label like "2_0" is a name."""
+    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 # -- the table for training -------------------------------------------------------------------
 
 
@@ -499,9 +581,7 @@ def read_table(
             raise DataError(f"{source.name}: no feature columns besides the target {target!r}")
     if read.rows_dropped:
         notes.append(f"left out {read.rows_dropped} rows with missing values (--dropna)")
-    codes, written = pd.factorize(read.texts[target])  # each label as written, once
-    written = [text.strip() for text in written]  # " setosa" is "setosa"
-    classes = sorted_classes(list(dict.fromkeys(written)))
+    labels, classes, numeric = classes_of(read.texts[target])
     if len(classes) < 2:
         raise DataError(
             f"{source.name}: column {target!r} holds one class only ({classes[0]!r}); "
@@ -510,9 +590,10 @@ def read_table(
     return Table(
         feature_names=tuple(names),
         features=numbers,
-        labels=pd.Index(classes).get_indexer(written).astype(np.int64)[codes],
-        class_names=tuple(classes),
+        labels=labels,
+        class_names=classes,
         notes=tuple(notes),
+        numeric_classes=numeric,
     )
 
 
@@ -541,18 +622,6 @@ def _is_row_count(column: np.ndarray) -> bool:
         and column[-1] == first + m - 1  # a cheap test first: most columns fail it
         and np.array_equal(column, np.arange(first, first + m))
     )
-
-
-def sorted_classes(labels: list[str]) -> list[str]:
-    """The distinct labels, as numbers in numeric order if all of them are numbers, else as text.
-
-    Sorted, never in order of first appearance, so the numbering of the classes does not depend
-    on how the rows happen to be ordered.
-    """
-    numbers = pd.to_numeric(pd.Series(labels, dtype=object), errors="coerce")
-    if numbers.notna().all() and not any("_" in label for label in labels):
-        return [label for _, label in sorted(zip(numbers, labels, strict=True))]
-    return sorted(labels)
 
 
 def read_bundled_iris(target: str = "Species", drop: tuple[str, ...] = (), **options) -> Table:
