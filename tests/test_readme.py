@@ -2,11 +2,14 @@
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from printed import same_text
 
+import iris_torch
 from iris_torch.cli.predict import main as predict_main
 from iris_torch.cli.train import build_parser, main
 
@@ -19,8 +22,38 @@ def fenced_blocks(language):
 
 
 def test_api_example_runs_and_its_assertion_holds():
-    (example,) = [block for block in fenced_blocks("python") if "predictions.csv" not in block]
+    (example,) = [
+        block
+        for block in fenced_blocks("python")
+        if "predictions.csv" not in block and "torchrun" not in block
+    ]
     exec(compile(example, "README.md", "exec"), {})
+
+
+def test_torchrun_example_trains_the_model_of_one_process(tmp_path):
+    """The README's data-parallel script, run as it says (torchrun's module, 2 processes),
+    prints the final loss and accuracy that the same training prints in one process."""
+    (example,) = [block for block in fenced_blocks("python") if "torchrun" in block]
+    (tmp_path / "ddp_iris.py").write_text(example)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    result = subprocess.run(
+        [*torchrun, "--nproc-per-node", "2", "ddp_iris.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    loss, accuracy = map(float, result.stdout.split())
+
+    data = iris_torch.load_iris()
+    X_train, X_test, y_train, y_test = iris_torch.train_test_split(data.X, data.y, seed=0)
+    scaler = iris_torch.Standardizer.fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    model = iris_torch.make_backend("autograd", data.n_features, data.n_classes, seed=0)
+    history = iris_torch.fit(model, X_train, y_train, epochs=500)
+    assert loss == pytest.approx(history.loss[-1], rel=1e-5)  # float32: sums split in two
+    assert accuracy == iris_torch.evaluate(model, X_test, y_test).accuracy
 
 
 def test_predictions_example_reads_back_what_predict_scored(tmp_path, monkeypatch, capsys):

@@ -1,0 +1,198 @@
+"""Data-parallel training proven equal to one process, with real processes: gloo on 127.0.0.1.
+
+Each case starts `world` processes (torch.multiprocessing.spawn), each of which trains its
+wrapped backend epoch by epoch with training.fit and saves the parameters after every epoch;
+the test compares every one of them with the same training in this single process, in float64.
+The naive setups (DistributedDataParallel's plain mean over ranks, DistributedSampler's padding
+of uneven shares) are run the same way and shown to land elsewhere, so the comparison can fail.
+"""
+
+import functools
+import shutil
+import socket
+import tempfile
+import time
+from datetime import timedelta
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch.utils.data import DistributedSampler
+
+import iris_torch
+from iris_torch.distributed import DataParallel, DDPStep, share
+
+N, K = 4, 3
+LR, L2 = 0.5, 0.01
+TIMEOUT_S = 120  # a rank that never arrives fails the case instead of hanging the suite
+
+
+def data(rows: int, seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(rows, N, generator=generator, dtype=torch.float64)
+    y = torch.randint(0, K, (rows,), generator=generator)
+    return X, y
+
+
+class PlainMeanDDP(DDPStep):
+    """The naive DDP step: each rank's mean cross-entropy, averaged over the ranks unweighted."""
+
+    def step(self, X, y):
+        loss = self.loss(X, y)
+        X_mine, y_mine, _ = self.mine(X, y)
+        self.model.optimizer.zero_grad()
+        self.model.criterion(self.ddp(X_mine), y_mine).backward()
+        self.model.optimizer.step()
+        return loss
+
+
+class PaddedDDP(PlainMeanDDP):
+    """The naive DDP step on DistributedSampler's shares: it repeats rows so that every rank
+    has as many, and DDP averages."""
+
+    def mine(self, X, y):
+        sampler = DistributedSampler(range(len(y)), self.world, self.rank, shuffle=False)
+        rows = torch.tensor(list(sampler))
+        return X[rows], y[rows], len(rows) / len(y)
+
+
+WAYS = {
+    "by hand": DataParallel,
+    "ddp": DDPStep,
+    "ddp, plain mean": PlainMeanDDP,
+    "ddp, padded shares": PaddedDDP,
+}
+
+
+# (world, way, backend, rows, epochs, batch_size): every case the tests below look at. Each world
+# size starts its processes once and runs all of its cases in them, in this order: starting
+# processes (each imports torch) takes longer than the training.
+CASES = [
+    (2, "by hand", "manual", 120, 3, None),
+    (3, "by hand", "manual", 120, 3, None),
+    (3, "by hand", "manual", 120, 3, 16),
+    *((3, "by hand", backend, 50, 2, None) for backend in iris_torch.BACKENDS),
+    (7, "by hand", "manual", 120, 3, None),  # shares of 18 and 17 rows
+    (7, "by hand", "manual", 120, 3, 16),  # shares of 3 and 2; the last batch of 8: 2 and 1
+    (7, "ddp", "nn_module", 120, 3, None),
+    (7, "ddp", "nn_module", 120, 3, 16),
+    (7, "ddp, plain mean", "nn_module", 120, 3, None),
+    (7, "ddp, padded shares", "nn_module", 120, 3, None),
+]
+
+
+def trajectory(model, X, y, epochs, batch_size):
+    """The parameters after each epoch (each epoch's batch order seeded with its number)."""
+    params = []
+    for epoch in range(epochs):
+        iris_torch.fit(model, X, y, epochs=1, batch_size=batch_size, seed=epoch)
+        params.append(model.get_params())
+    return params
+
+
+def rank_main(rank, world, port, folder):
+    dist.init_process_group(
+        "gloo",
+        init_method=f"tcp://127.0.0.1:{port}",
+        rank=rank,
+        world_size=world,
+        timeout=timedelta(seconds=TIMEOUT_S),
+    )
+    try:
+        torch.set_num_threads(1)
+        for case, (size, way, backend, rows, epochs, batch_size) in enumerate(CASES):
+            if size == world:
+                X, y = data(rows)
+                model = iris_torch.make_backend(backend, N, K, lr=LR, l2=L2, dtype=torch.float64)
+                path = f"{folder}/{case}-{rank}.pt"
+                torch.save(trajectory(WAYS[way](model), X, y, epochs, batch_size), path)
+    finally:
+        dist.destroy_process_group()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@functools.cache
+def runs_of(world: int) -> dict:
+    """{case: every rank's trajectory} for the cases of `world` ranks, run once per session."""
+    folder = tempfile.mkdtemp(prefix=f"ranks{world}-")
+    ranks = mp.start_processes(
+        rank_main, (world, free_port(), folder), nprocs=world, join=False, start_method="spawn"
+    )
+    deadline = time.monotonic() + TIMEOUT_S
+    while not ranks.join(max(deadline - time.monotonic(), 0)):  # one rank at a time; raises
+        if time.monotonic() >= deadline:  # if a rank failed
+            for process in ranks.processes:
+                process.kill()
+            pytest.fail(f"the {world} ranks did not finish within {TIMEOUT_S} s")
+    runs = {
+        case: [torch.load(f"{folder}/{index}-{rank}.pt") for rank in range(world)]
+        for index, case in enumerate(CASES)
+        if case[0] == world
+    }
+    shutil.rmtree(folder)
+    return runs
+
+
+def single(case):
+    _, _, backend, rows, epochs, batch_size = case
+    X, y = data(rows)
+    model = iris_torch.make_backend(backend, N, K, lr=LR, l2=L2, dtype=torch.float64)
+    return trajectory(model, X, y, epochs, batch_size)
+
+
+def assert_same(runs, reference):
+    for run in runs:
+        for got, expected in zip(run, reference, strict=True):
+            for key in expected:
+                torch.testing.assert_close(got[key], expected[key], rtol=1e-10, atol=1e-12)
+
+
+def cases(way, backend=None):
+    return [c for c in CASES if c[1] == way and backend in (None, c[2])]
+
+
+def case_id(case):
+    world, _, backend, rows, _, batch_size = case
+    batches = "full batch" if batch_size is None else f"batches of {batch_size}"
+    return f"{world} ranks, {backend}, {rows} rows, {batches}"
+
+
+def test_shares_cover_the_rows_once_and_differ_by_at_most_one():
+    for rows in range(0, 30):
+        for world in range(1, 9):
+            shares = [share(rows, world, rank) for rank in range(world)]
+            covered = [i for s in shares for i in range(s.start, s.stop)]
+            assert covered == list(range(rows))
+            sizes = [s.stop - s.start for s in shares]
+            assert max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("case", cases("by hand", "manual"), ids=case_id)
+def test_by_hand_every_epoch_is_the_single_process_one(case):
+    assert_same(runs_of(case[0])[case], single(case))
+
+
+@pytest.mark.parametrize("case", [c for c in cases("by hand") if c[3] == 50], ids=lambda c: c[2])
+def test_every_backend_trains_data_parallel_through_the_one_wrapper(case):
+    assert_same(runs_of(case[0])[case], single(case))
+
+
+@pytest.mark.parametrize("case", cases("ddp"), ids=case_id)
+def test_ddp_weighted_by_rows_is_the_single_process_run(case):
+    assert_same(runs_of(case[0])[case], single(case))
+
+
+@pytest.mark.parametrize(
+    "case", cases("ddp, plain mean") + cases("ddp, padded shares"), ids=lambda c: c[1]
+)
+def test_the_naive_ddp_setups_train_another_model_on_uneven_shares(case):
+    runs, reference = runs_of(case[0])[case], single(case)
+    for run in runs:  # all ranks agree with each other, and not with the single process
+        torch.testing.assert_close(run[-1]["weight"], runs[0][-1]["weight"], rtol=0, atol=0)
+    assert not torch.allclose(runs[0][-1]["weight"], reference[-1]["weight"], rtol=1e-6)
