@@ -59,38 +59,48 @@ class DataParallel:
         rows = share(y.shape[0], self.world, self.rank)
         return X[rows], y[rows], (rows.stop - rows.start) / y.shape[0]
 
-    def loss_and_gradients(self, X: torch.Tensor, y: torch.Tensor):
-        """The whole batch's loss (0-dim) and gradients {"weight": (n, k), "bias": (k,)}: each
-        rank's, weighted by its share of the rows, summed over the ranks by one all_reduce."""
-        X_mine, y_mine, weight = self.mine(X, y)
-        if weight > 0:
-            loss = self.model.loss(X_mine, y_mine).detach()
-            gradients = self.model.gradients(X_mine, y_mine)
-        else:  # an empty share adds nothing, but must still take part in the all_reduce
-            loss = torch.zeros((), dtype=self.model.dtype, device=self.model.device)
-            gradients = {key: torch.zeros_like(p) for key, p in self.model.get_params().items()}
-        # One message, not one per tensor: [loss, weight gradient..., bias gradient...].
-        flat = torch.cat([loss.reshape(1), *(g.reshape(-1) for g in gradients.values())]) * weight
+    def summed(self, weight: float, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Each tensor times weight, summed over the ranks: one all_reduce for all of them."""
+        flat = torch.cat([t.reshape(-1) for t in tensors]) * weight
         dist.all_reduce(flat, group=self.group)
-        sizes = [1, *(g.numel() for g in gradients.values())]
-        loss, *parts = flat.split(sizes)
-        shaped = {
-            key: part.view_as(g) for (key, g), part in zip(gradients.items(), parts, strict=True)
-        }
-        return loss.reshape(()), shaped
+        parts = flat.split([t.numel() for t in tensors])
+        return [part.view_as(t) for t, part in zip(tensors, parts, strict=True)]
+
+    def local_loss(self, X_mine: torch.Tensor, y_mine: torch.Tensor) -> torch.Tensor:
+        """This rank's loss (0-dim); zero for an empty share, which adds nothing but must still
+        take part in the all_reduce."""
+        if len(y_mine) == 0:
+            return torch.zeros((), dtype=self.model.dtype, device=self.model.device)
+        return self.model.loss(X_mine, y_mine).detach()
+
+    def local_gradients(self, X_mine: torch.Tensor, y_mine: torch.Tensor) -> list[torch.Tensor]:
+        """This rank's gradients [weight (n, k), bias (k,)]; zeros for an empty share."""
+        if len(y_mine) == 0:
+            return [torch.zeros_like(p) for p in self.model.get_params().values()]
+        return list(self.model.gradients(X_mine, y_mine).values())
 
     def loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.loss_and_gradients(X, y)[0]
+        """The whole batch's loss: each rank's, weighted by its share of the rows, summed."""
+        X_mine, y_mine, weight = self.mine(X, y)
+        return self.summed(weight, [self.local_loss(X_mine, y_mine)])[0]
 
     def gradients(self, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.loss_and_gradients(X, y)[1]
+        """The whole batch's gradients {"weight": (n, k), "bias": (k,)}, summed as loss is."""
+        X_mine, y_mine, weight = self.mine(X, y)
+        dW, db = self.summed(weight, self.local_gradients(X_mine, y_mine))
+        return {"weight": dW, "bias": db}
 
     def step(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One step of gradient descent on the whole batch, the same on every rank; returns the
-        loss before it."""
-        loss, gradients = self.loss_and_gradients(X, y)
+        loss before it. Loss and gradients travel in one all_reduce."""
+        X_mine, y_mine, weight = self.mine(X, y)
+        local = [self.local_loss(X_mine, y_mine), *self.local_gradients(X_mine, y_mine)]
+        loss, dW, db = self.summed(weight, local)
         params = self.model.get_params()
-        self.model.set_params({key: params[key] - self.model.lr * gradients[key] for key in params})
+        lr = self.model.lr
+        self.model.set_params(
+            {"weight": params["weight"] - lr * dW, "bias": params["bias"] - lr * db}
+        )
         return loss
 
 
@@ -98,7 +108,8 @@ class DDPStep(DataParallel):
     """The nn_module backend trained through DistributedDataParallel, made exact for shares of
     any size: DDP averages the ranks' gradients, so each rank's cross-entropy is scaled by
     world * m_r / m before backward(). SGD's weight_decay then adds the penalty's gradient once,
-    the same on every rank. Loss and gradients (for fit's checks) are DataParallel's."""
+    the same on every rank. Loss and gradients (for fit's checks) are DataParallel's; the
+    step computes only the loss besides DDP's backward."""
 
     def __init__(self, model: NNModuleBackend, group: dist.ProcessGroup | None = None) -> None:
         super().__init__(model, group)
