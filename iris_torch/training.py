@@ -177,7 +177,7 @@ def fit(
 
 
 def _progress_bar(epochs: int):
-    from tqdm import tqdm  # only when a bar is asked for: the import costs a tenth of a second
+    from tqdm import tqdm  # here, not at the top: only a run with a bar needs it
 
     return tqdm(total=epochs, desc="training", unit="epoch", file=sys.stderr, delay=PROGRESS_DELAY)
 

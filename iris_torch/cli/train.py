@@ -427,3 +427,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         return 0
 
     return run_reporting_errors(parser.prog, work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
