@@ -33,13 +33,22 @@ class DivergenceError(ArithmeticError):
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during training: in which epoch, and where the model was saved, if it was."""
+    """Ctrl-C during training (or, in a run of several processes, SIGTERM): in which epoch, and
+    where the model was saved, if it was. how: what stopped it."""
 
-    def __init__(self, epoch: int, epochs: int, saved_to: str | None = None) -> None:
+    def __init__(
+        self, epoch: int, epochs: int, saved_to: str | None = None, how: str = "interrupted"
+    ) -> None:
         what = (
             "nothing was saved" if saved_to is None else f"saved the model as it was to {saved_to}"
         )
-        super().__init__(f"interrupted at epoch {epoch} of {epochs}; {what}")
+        super().__init__(f"{how} at epoch {epoch} of {epochs}; {what}")
         self.epoch = epoch
         self.epochs = epochs
         self.saved_to = saved_to
+        self.how = how
+
+
+class GroupError(RuntimeError):
+    """A run of several processes that cannot go on: a process died, hung or never arrived, or
+    the processes could not meet (a busy port, an address nobody answers on)."""

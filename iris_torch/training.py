@@ -14,6 +14,7 @@ import torch
 
 from .backends.base import SoftmaxRegression
 from .backends.objective import cross_entropy
+from .data.prepare import Combined, one_process
 from .errors import DivergenceError, TrainingInterrupted
 
 DIVERGED = 10.0
@@ -67,32 +68,64 @@ class Evaluation:
     accuracy: float  # fraction of rows whose most probable class is the label
 
 
+@dataclass(frozen=True)
+class Shard:
+    """In a data-parallel run (iris_torch.distributed), the training rows this process holds.
+
+    The X and y given to fit() are rows positions[0], positions[1], ... of a training set of
+    `rows` rows that the processes hold between them, each row in one process. Every process
+    draws the same batches of that whole set, and steps on its own rows of each.
+    """
+
+    positions: torch.Tensor  # (m_r,) int64
+    rows: int  # m
+    summed: Combined
+
+
 @torch.no_grad()
-def evaluate(model: SoftmaxRegression, X: torch.Tensor, y: torch.Tensor) -> Evaluation:
-    """Cross-entropy and accuracy of the model on (X (m, n), y (m,))."""
+def evaluate(
+    model: SoftmaxRegression, X: torch.Tensor, y: torch.Tensor, summed: Combined = one_process
+) -> Evaluation:
+    """Cross-entropy and accuracy of the model on (X (m, n), y (m,)); in a data-parallel run,
+    on the rows of every process (summed: Shard.summed)."""
     Z = model.logits(X)
-    return Evaluation(
-        cross_entropy=cross_entropy(Z, y).item(),
-        accuracy=(Z.argmax(dim=1) == y).double().mean().item(),
-    )
+    sums = torch.zeros(3, dtype=torch.float64, device=Z.device)  # cross-entropy, correct, rows
+    if len(y) > 0:  # a process may hold none of the rows; the mean of none would be nan
+        sums[0] = cross_entropy(Z, y) * len(y)
+        sums[1] = (Z.argmax(dim=1) == y).sum()
+        sums[2] = len(y)
+    entropy, correct, m = summed(sums).tolist()
+    return Evaluation(cross_entropy=entropy / m, accuracy=correct / m)
 
 
 def batches(
-    X: torch.Tensor, y: torch.Tensor, batch_size: int | None, generator: torch.Generator
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The (X, y) batches of one epoch.
+    X: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int | None,
+    generator: torch.Generator,
+    shard: Shard | None = None,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+    """The (X, y, rows) batches of one epoch; rows: how many rows the whole batch has.
 
     Full batch (batch_size None, or >= m): X and y themselves, not a copy. Otherwise a fresh
     permutation of the rows from `generator` each epoch, cut into batches of batch_size rows;
-    the last batch holds what is left over.
+    the last batch holds what is left over. With a shard, the permutation is of the whole
+    training set's rows, and each batch is this process's rows of it.
     """
-    m = X.shape[0]
+    m = X.shape[0] if shard is None else shard.rows
     if batch_size is None or batch_size >= m:
-        yield X, y
+        yield X, y, m
         return
+    if shard is not None:  # local[i]: where X holds row i of the whole set, -1 if elsewhere
+        local = torch.full((m,), -1, dtype=torch.int64)
+        local[shard.positions] = torch.arange(len(shard.positions))
     for rows in torch.randperm(m, generator=generator).split(batch_size):
+        size = len(rows)
+        if shard is not None:
+            rows = local[rows]
+            rows = rows[rows >= 0]
         rows = rows.to(X.device)
-        yield X[rows], y[rows]
+        yield X[rows], y[rows], size
 
 
 def gradient_norm(model: SoftmaxRegression, X: torch.Tensor, y: torch.Tensor) -> float:
@@ -116,6 +149,7 @@ def fit(
     log: Callable[[str], None] = print,
     tol: float | None = None,
     progress: bool = False,
+    shard: Shard | None = None,
 ) -> History:
     """Train `model` on (X (m, n), y (m,)) for at most `epochs` passes over the rows.
 
@@ -125,7 +159,9 @@ def fit(
     `log`, in the style of pytorch/examples. With `tol`, training stops once the full gradient's
     norm is at most tol times its norm at the start (checked every CHECK_EVERY epochs), and the
     history says whether it got there. With `progress`, a tqdm bar on stderr shows the epochs
-    and the loss, once the run has taken PROGRESS_DELAY seconds.
+    and the loss, once the run has taken PROGRESS_DELAY seconds. In a data-parallel run, `model`
+    is wrapped to combine the processes' gradients (iris_torch.distributed), X and y are this
+    process's rows, and `shard` says which rows they are; X_val and y_val are its validation rows.
 
     Raises DivergenceError when a loss stops being finite or an epoch's loss exceeds DIVERGED
     times the initial loss (the steps overshoot, typically from a learning rate too large for
@@ -133,6 +169,7 @@ def fit(
     in which epoch; the model keeps the parameters it had then.
     """
     generator = torch.Generator().manual_seed(seed)
+    summed = one_process if shard is None else shard.summed
     history = History(grad_norm_start=gradient_norm(model, X, y))
     start_loss = model.loss(X, y).item()
     bar = _progress_bar(epochs) if progress else None
@@ -140,17 +177,17 @@ def fit(
     try:
         for epoch in range(1, epochs + 1):
             total = 0.0
-            for X_batch, y_batch in batches(X, y, batch_size, generator):
+            for X_batch, y_batch, rows in batches(X, y, batch_size, generator, shard):
                 loss = model.step(X_batch, y_batch).item()
                 if not math.isfinite(loss):
                     raise DivergenceError(epoch, loss, start_loss)
-                total += loss * X_batch.shape[0]
-            history.loss.append(total / X.shape[0])
+                total += loss * rows
+            history.loss.append(total / (X.shape[0] if shard is None else shard.rows))
             if history.loss[-1] > DIVERGED * start_loss:
                 raise DivergenceError(epoch, history.loss[-1], start_loss)
             line = f"Train Epoch: {epoch}/{epochs}  Loss: {history.loss[-1]:.6f}"
             if X_val is not None and y_val is not None:
-                result = evaluate(model, X_val, y_val)
+                result = evaluate(model, X_val, y_val, summed)
                 history.val_loss.append(result.cross_entropy)
                 history.val_accuracy.append(result.accuracy)
                 line += f"  Test loss: {result.cross_entropy:.6f}  Accuracy: {result.accuracy:.1%}"
@@ -165,8 +202,8 @@ def fit(
                 bar.update()
             if stopping:
                 break
-    except KeyboardInterrupt:
-        raise TrainingInterrupted(epoch, epochs) from None
+    except KeyboardInterrupt as stop:
+        raise TrainingInterrupted(epoch, epochs, how=str(stop) or "interrupted") from None
     finally:
         if bar is not None:
             bar.close()

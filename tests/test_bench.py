@@ -75,3 +75,14 @@ def test_own_data_section_times_whole_processes_against_pandas(capsys):
     verdicts = [cells[10].strip() for cells in rows]  # no target for whole processes, which
     assert verdicts[2] == ""  # import torch on our side and not on pandas'
     assert all(verdict in ("yes", "**no**") for verdict in verdicts[:2] + verdicts[3:])
+
+
+def test_data_parallel_section_runs_the_command_in_one_and_two_processes(capsys):
+    assert bench.main(["--quick", "--sections", "parallel"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("| ")]
+    worlds = [row for row in rows if row[0].strip().isdigit()]
+    assert [row[0].strip() for row in worlds] == ["1", "2"]
+    assert worlds[0][2].strip() == "1.00" and worlds[0][4].strip() == "1.00"
+    assert all(float(row[1]) > 0 and float(row[3]) > 0 for row in worlds)
+    assert f"all-reduces {8 * (10 * (64 + 1) + 2):,} bytes" in out

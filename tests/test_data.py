@@ -252,10 +252,13 @@ def test_impossible_stratified_split_is_a_data_error(sizes, test_size, message):
 # -- Standardizer -----------------------------------------------------------------------------
 
 
-def test_standardizer_agrees_with_scikit_learn_fitted_on_training_rows():
-    data = iris_torch.load_iris()
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_standardizer_agrees_with_scikit_learn_fitted_on_training_rows(dtype):
+    data = iris_torch.load_iris(dtype)
     X_train, X_test, _, _ = train_test_split(data.X, data.y)
+    before = X_train.clone()
     ours = Standardizer.fit(X_train)
+    assert torch.equal(X_train, before)  # fitting reads the rows; it once changed float64 ones
     scaler = StandardScaler().fit(X_train.double().numpy())
     np.testing.assert_allclose(ours.mean.numpy(), scaler.mean_, rtol=1e-12)
     np.testing.assert_allclose(ours.std.numpy(), scaler.scale_, rtol=1e-12)

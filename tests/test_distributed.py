@@ -21,7 +21,8 @@ import torch.multiprocessing as mp
 from torch.utils.data import DistributedSampler
 
 import iris_torch
-from iris_torch.distributed import DataParallel, DDPStep, share
+from iris_torch.distributed import DataParallel, DDPStep, shard_of, share, summed
+from iris_torch.training import Shard
 
 N, K = 4, 3
 LR, L2 = 0.5, 0.01
@@ -38,30 +39,36 @@ def data(rows: int, seed: int = 0):
 class PlainMeanDDP(DDPStep):
     """The naive DDP step: each rank's mean cross-entropy, averaged over the ranks unweighted."""
 
-    def step(self, X, y):
-        loss = self.loss(X, y)
-        X_mine, y_mine, _ = self.mine(X, y)
+    def step(self, X_mine, y_mine):
+        loss = self.loss(X_mine, y_mine)
         self.model.optimizer.zero_grad()
         self.model.criterion(self.ddp(X_mine), y_mine).backward()
         self.model.optimizer.step()
         return loss
 
 
-class PaddedDDP(PlainMeanDDP):
-    """The naive DDP step on DistributedSampler's shares: it repeats rows so that every rank
-    has as many, and DDP averages."""
-
-    def mine(self, X, y):
-        sampler = DistributedSampler(range(len(y)), self.world, self.rank, shuffle=False)
-        rows = torch.tensor(list(sampler))
-        return X[rows], y[rows], len(rows) / len(y)
+def contiguous(rows, world, rank):
+    """Each rank a contiguous share of the rows."""
+    return shard_of(rows).positions
 
 
-WAYS = {
-    "by hand": DataParallel,
-    "ddp": DDPStep,
-    "ddp, plain mean": PlainMeanDDP,
-    "ddp, padded shares": PaddedDDP,
+def scattered(rows, world, rank):
+    """Each rank rows from all over the set, as reading several files gives after the split."""
+    owner = torch.randperm(rows, generator=torch.Generator().manual_seed(1)) % (world + 1)
+    return torch.nonzero(owner.clamp(max=world - 1) == rank).flatten()  # rank world-1: twice
+
+
+def padded(rows, world, rank):
+    """DistributedSampler's share: it repeats rows so that every rank has as many."""
+    return torch.tensor(list(DistributedSampler(range(rows), world, rank, shuffle=False)))
+
+
+WAYS = {  # name: (wrapper, which rows each rank holds)
+    "by hand": (DataParallel, contiguous),
+    "by hand, scattered rows": (DataParallel, scattered),
+    "ddp": (DDPStep, contiguous),
+    "ddp, plain mean": (PlainMeanDDP, contiguous),
+    "ddp, padded shares": (PlainMeanDDP, padded),
 }
 
 
@@ -74,7 +81,9 @@ CASES = [
     (3, "by hand", "manual", 120, 3, 16),
     *((3, "by hand", backend, 50, 2, None) for backend in iris_torch.BACKENDS),
     (7, "by hand", "manual", 120, 3, None),  # shares of 18 and 17 rows
-    (7, "by hand", "manual", 120, 3, 16),  # shares of 3 and 2; the last batch of 8: 2 and 1
+    (7, "by hand", "manual", 120, 3, 16),  # 0 to 5 rows of a batch on a rank, often none
+    (3, "by hand, scattered rows", "manual", 120, 3, None),
+    (3, "by hand, scattered rows", "autograd", 120, 3, 16),
     (7, "ddp", "nn_module", 120, 3, None),
     (7, "ddp", "nn_module", 120, 3, 16),
     (7, "ddp, plain mean", "nn_module", 120, 3, None),
@@ -82,11 +91,11 @@ CASES = [
 ]
 
 
-def trajectory(model, X, y, epochs, batch_size):
+def trajectory(model, X, y, epochs, batch_size, shard=None):
     """The parameters after each epoch (each epoch's batch order seeded with its number)."""
     params = []
     for epoch in range(epochs):
-        iris_torch.fit(model, X, y, epochs=1, batch_size=batch_size, seed=epoch)
+        iris_torch.fit(model, X, y, epochs=1, batch_size=batch_size, seed=epoch, shard=shard)
         params.append(model.get_params())
     return params
 
@@ -105,8 +114,11 @@ def rank_main(rank, world, port, folder):
             if size == world:
                 X, y = data(rows)
                 model = iris_torch.make_backend(backend, N, K, lr=LR, l2=L2, dtype=torch.float64)
-                path = f"{folder}/{case}-{rank}.pt"
-                torch.save(trajectory(WAYS[way](model), X, y, epochs, batch_size), path)
+                wrapper, holds = WAYS[way]
+                mine = holds(rows, world, rank)
+                shard = Shard(mine, rows, summed)
+                run = trajectory(wrapper(model), X[mine], y[mine], epochs, batch_size, shard)
+                torch.save(run, f"{folder}/{case}-{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -173,7 +185,9 @@ def test_shares_cover_the_rows_once_and_differ_by_at_most_one():
             assert max(sizes) - min(sizes) <= 1
 
 
-@pytest.mark.parametrize("case", cases("by hand", "manual"), ids=case_id)
+@pytest.mark.parametrize(
+    "case", cases("by hand", "manual") + cases("by hand, scattered rows"), ids=case_id
+)
 def test_by_hand_every_epoch_is_the_single_process_one(case):
     assert_same(runs_of(case[0])[case], single(case))
 

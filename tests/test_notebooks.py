@@ -35,6 +35,7 @@ EXPECTED = (
     "06_gradient_equivalence",
     "07_results",
     "08_scaling_up",
+    "09_many_processes",
 )
 
 # One thread per kernel: Iris-sized tensors gain nothing from a second one, and on a busy
@@ -116,7 +117,7 @@ def executed():
     return start().result()
 
 
-def test_the_eight_notebooks_are_there():
+def test_the_nine_notebooks_are_there():
     assert tuple(path.stem for path in PATHS) == EXPECTED
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import __version__
-from ..errors import CheckpointError, DataError, DivergenceError, UsageError
+from ..errors import CheckpointError, DataError, DivergenceError, GroupError, UsageError
 from ..plots import figure_format
 
 COMMANDS = {"train": "train a model", "predict": "predict with a saved model"}
@@ -28,12 +28,14 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse, with --version, and with its errors on one line (argparse itself adds the
     whole usage text)."""
 
+    quiet = False  # in a run of several processes, all but one keep their errors to themselves
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.add_argument("--version", action="version", version=VERSION)
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, None if self.quiet else f"{self.prog}: error: {message} (see --help)\n")
 
 
 def number(kind: Callable[[str], float], test: Callable[[float], bool], requirement: str):
@@ -100,18 +102,27 @@ def check_plot_path(path: str, flag: str) -> None:
     check_matplotlib(flag)
 
 
-def run_reporting_errors(prog: str, work: Callable[[], int]) -> int:
-    """Run a command's work; turn the errors a user can act on into one line and an exit code."""
+def run_reporting_errors(prog: str, work: Callable[[], int], speaks: bool = True) -> int:
+    """Run a command's work; turn the errors a user can act on into one line and an exit code.
+    speaks: whether this process prints them (in a run of several processes, one does)."""
+
+    def say(line: str) -> None:
+        if speaks:
+            print(f"{prog}: {line}", file=sys.stderr)
+
     try:
         return work()
     except (UsageError, DataError, CheckpointError) as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        say(f"error: {error}")
         return 2
     except DivergenceError as error:
+        say(f"error: {error}")
+        return 1
+    except GroupError as error:  # what this process saw of the others: each survivor says it
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as interrupt:  # Ctrl-C; during training it says in which epoch
-        print(f"{prog}: {interrupt or 'interrupted'}", file=sys.stderr)
+        say(f"{interrupt or 'interrupted'}")
         return 130  # what a shell reports for a process that SIGINT ended: 128 + 2
     except BrokenPipeError:
         # The reader went away (say, `| head`): stop quietly, as Unix tools do. Point stdout

@@ -24,7 +24,11 @@ Sections:
             10 epochs) against pandas.read_csv + 10 full-batch steps of the idiomatic loop;
             reading, checking, splitting and standardising against a bare pandas.read_csv
             (the work alone, after the imports, and as whole processes); predicting every row
-            into a CSV file against pandas.read_csv + softmax + DataFrame.to_csv.
+            into a CSV file against pandas.read_csv + softmax + DataFrame.to_csv;
+  parallel  the training command as 1, 2, ... (--processes) processes on this machine, started
+            as torchrun starts them, on 1,000,000 x 64 x 10 float32 written as one CSV file per
+            process: seconds per epoch, speed-up, bytes all-reduced per step, peak memory per
+            process against one process holding everything.
 """
 
 import argparse
@@ -50,7 +54,7 @@ from ..files import atomic_path
 
 TARGETS = {"overhead": 1.2, "floor": 2.5, "idiomatic": 0.5, "cli": 1.5}
 TUNED = "fast"  # the backend the scale targets are for
-SECTIONS = ("overhead", "scale", "cli", "data")
+SECTIONS = ("overhead", "scale", "cli", "data", "parallel")
 
 
 # -- the bare loops: each backend's step, written out inline -----------------------------------
@@ -452,9 +456,10 @@ DATA_ROWS = [
 ]
 
 
-def write_data_csv(path: Path, m: int, n: int, k: int) -> None:
+def write_data_csv(path: Path, m: int, n: int, k: int, parts: int = 1) -> None:
     """m rows of n float32 features f0, f1, ... and an integer label of k classes, that a linear
-    model can learn, written by pandas as people write their files."""
+    model can learn, written by pandas as people write their files: to `path`, or with parts,
+    cut into that many files path-0, path-1, ... (before the suffix)."""
     import pandas
 
     generator = torch.Generator().manual_seed(0)
@@ -462,7 +467,12 @@ def write_data_csv(path: Path, m: int, n: int, k: int) -> None:
     y = (X @ torch.randn(n, k, generator=generator)).argmax(dim=1)
     frame = pandas.DataFrame(X.numpy(), columns=[f"f{i}" for i in range(n)])
     frame["label"] = y.numpy()
-    frame.to_csv(path, index=False)
+    if parts == 1:
+        frame.to_csv(path, index=False)
+        return
+    for part in range(parts):
+        rows = slice(part * m // parts, (part + 1) * m // parts)
+        frame.iloc[rows].to_csv(path.with_stem(f"{path.stem}-{part}"), index=False)
 
 
 # Runs a command and prints its wall seconds and peak resident memory. Linux reports a child's
@@ -527,6 +537,97 @@ def own_data(m: int, n: int, k: int, repeats: int) -> dict:
             for name, values in runs.items()
         },
     }
+
+
+# The data-parallel section starts each process of the training command itself, with the
+# environment torchrun would give it, from this small script: it reports the process's peak
+# memory (see MEASURE) and, from rank 0's log, the seconds per epoch, taken between the first
+# and the last epoch's line, so that neither reading the data nor starting counts.
+RANK = """
+import resource, subprocess, sys, time
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, text=True)
+times = [time.perf_counter() for line in process.stdout if line.startswith("Train Epoch")]
+assert process.wait() == 0
+per_epoch = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else float("nan")
+print(per_epoch, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def data_parallel(m: int, n: int, k: int, epochs: int, worlds: tuple[int, ...]) -> dict:
+    """The training command on one set of CSV files (as many as the most processes), in 1, 2,
+    ... processes: each process reads its own files. Seconds per epoch and peak memory."""
+    import os
+
+    cores = os.cpu_count() or 1
+    runs = {}
+    with tempfile.TemporaryDirectory() as folder:
+        write_data_csv(Path(folder) / "part.csv", m, n, k, parts=max(worlds))
+        pattern = str(Path(folder) / "part-*.csv")
+        train = [*(sys.executable, "-m", "iris_torch.train", "--data", pattern, "--target")]
+        train += ["label", "--backend", TUNED, "--epochs", str(epochs), "--tol", "0"]
+        train += ["--log-every", "1", "--device", "cpu", "--dist-timeout", "120"]
+        size = sum(path.stat().st_size for path in Path(folder).iterdir())
+        for world in worlds:
+            port, ranks = free_port(), []
+            for rank in range(world):
+                env = {**os.environ, "OMP_NUM_THREADS": str(max(cores // world, 1))}
+                if world > 1:  # as torchrun would set it; one process runs alone
+                    env |= {
+                        "RANK": str(rank),
+                        "LOCAL_RANK": str(rank),
+                        "WORLD_SIZE": str(world),
+                        "MASTER_ADDR": "127.0.0.1",
+                        "MASTER_PORT": str(port),
+                    }
+                ranks.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", RANK, *train],
+                        stdout=subprocess.PIPE,
+                        text=True,
+                        env=env,
+                    )
+                )
+            reports = [process.communicate()[0].split() for process in ranks]
+            if any(process.returncode for process in ranks):
+                raise RuntimeError(f"the data-parallel run of {world} processes failed")
+            runs[world] = {
+                "epoch_s": float(reports[0][0]),
+                "peak_mb": max(int(report[1]) for report in reports) / 1024,
+            }
+    return {"file_mb": size / 2**20, "runs": runs, "allreduce_bytes": 8 * (k * (n + 1) + 2)}
+
+
+def parallel_table(data: dict, sizes: dict) -> list[str]:
+    runs = data["runs"]
+    one = runs[1]
+    lines = [
+        f"### Data-parallel: the training command in 1 and more processes on this machine "
+        f"({sizes['parallel']}, float32, {sizes['parallel_parts']} CSV files of "
+        f"{data['file_mb']:.0f} MB in all, each process reading its own; --backend {TUNED}, "
+        f"full batch, {sizes['parallel_epochs']} epochs)",
+        "",
+        f"Each step all-reduces {data['allreduce_bytes']:,} bytes (the loss, the weight and "
+        "bias gradients and the row count, float64), one epoch's evaluation 24 more. Peak "
+        "memory is the largest of the processes'.",
+        "",
+        "| processes | seconds per epoch | speed-up | peak memory per process (MB) "
+        "| x one process's |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for world, run in runs.items():
+        lines.append(
+            f"| {world} | {run['epoch_s']:.3f} | {one['epoch_s'] / run['epoch_s']:.2f} "
+            f"| {run['peak_mb']:.0f} | {run['peak_mb'] / one['peak_mb']:.2f} |"
+        )
+    return [*lines, ""]
 
 
 # -- reporting ----------------------------------------------------------------------------------
@@ -667,6 +768,8 @@ def table(results: dict, device: torch.device, sizes: dict) -> str:
         ]
     if "data" in results:
         lines += data_table(results["data"], sizes)
+    if "parallel" in results:
+        lines += parallel_table(results["parallel"], sizes)
     lines.append("Reproduce: `python -m iris_torch.bench` (add `--output FILE` to keep the table).")
     return "\n".join(lines)
 
@@ -680,6 +783,9 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(SECTIONS),
         help=f"comma-separated, of {', '.join(SECTIONS)} (default: all)",
     )
+    parser.add_argument(
+        "--processes", type=int, default=2, help="parallel: 1 to this many processes (2)"
+    )
     parser.add_argument("--output", metavar="PATH", help="also write the table here")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -691,6 +797,8 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
 
     m, n, k = (100_000, 64, 10) if args.quick else (1_000_000, 64, 10)
+    worlds = tuple(range(1, args.processes + 1))
+    parallel_m = 20_000 if args.quick else m
     data_m, data_n, data_k = (2_000, 32, 10) if args.quick else (1_000_000, 32, 10)
     sizes = {
         "iris": "120 x 4",
@@ -701,6 +809,9 @@ def main(argv: list[str] | None = None) -> int:
         "cli_repeats": 1 if args.quick else 7,
         "data": f"{data_m:,} x {data_n} x {data_k}",
         "data_repeats": 1 if args.quick else 3,
+        "parallel": f"{parallel_m:,} x {n} x {k}",
+        "parallel_parts": max(worlds),
+        "parallel_epochs": 3 if args.quick else 21,
     }
     results: dict = {}
     if "overhead" in sections:
@@ -711,6 +822,8 @@ def main(argv: list[str] | None = None) -> int:
         results["cli"] = cli_latency(sizes["cli_repeats"])
     if "data" in sections:
         results["data"] = own_data(data_m, data_n, data_k, sizes["data_repeats"])
+    if "parallel" in sections:
+        results["parallel"] = data_parallel(parallel_m, n, k, sizes["parallel_epochs"], worlds)
     text = table(results, device, sizes)
     print(text)
     if args.output:

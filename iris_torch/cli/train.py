@@ -12,6 +12,7 @@ weights. Everything that can be checked is checked first, before torch is even i
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ from .formatting import format_table
 
 if TYPE_CHECKING:
     from ..data.read import Table
+    from .processes import Together
 
 DTYPES = ("float32", "float64")
 HYPERPARAMETERS = (
@@ -54,6 +56,11 @@ start. With the other defaults (float64), runs stop at epoch 710 on Iris, 300 on
 digits and 200 on breast cancer (scikit-learn's data), the training loss 0.6 to 5.5 % above its
 optimum and the test accuracy already the optimum's on all four."""
 DEVICES = ("auto", "cpu", "cuda", "mps")
+DIST_TIMEOUT_S = 300.0
+"""Under torchrun, how long a process waits for the others (to meet, to finish reading their
+data, at each step) before it gives up: a process that died, hung or never arrived. Five
+minutes: reading and checking a million rows of 32 features takes about 2.5 s on a 2-core VM
+(the benchmark's figure), so the others may be reading files a hundred times larger."""
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -112,6 +119,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="N",
         help="0: quiet (%(default)s)",
     )
+    add(
+        "--dist-timeout",
+        type=positive_float,
+        default=DIST_TIMEOUT_S,
+        metavar="SECONDS",
+        help="under torchrun: how long to wait for the other processes (%(default)g)",
+    )
     add("--json", action="store_true", help="print one JSON object and nothing else")
     add("--save", metavar="PATH", help="write the trained model here (for iris_torch.predict)")
     add(
@@ -127,12 +141,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def check_inputs(args: argparse.Namespace) -> "Table":
-    """Everything that can be checked without torch, so that a mistake costs no waiting.
-
-    The reader is imported here, not at the top, so that a mistyped flag is answered before
-    even that loads.
-    """
+def check_flags(args: argparse.Namespace) -> None:
+    """The flags that can be checked without the data, so that a mistake costs no waiting."""
     if args.save_on_interrupt and args.save is None:
         raise UsageError("--save-on-interrupt needs --save PATH: where to write the model")
     if args.save is not None:
@@ -140,9 +150,9 @@ def check_inputs(args: argparse.Namespace) -> "Table":
     if args.plot is not None:
         check_plot_path(args.plot, "--plot")
 
-    from ..data.read import check_split, read_bundled_iris, read_table
 
-    options = dict(
+def read_options(args: argparse.Namespace) -> dict:
+    return dict(
         target=args.target,
         drop=tuple(args.drop),
         keep=tuple(args.keep),
@@ -150,10 +160,20 @@ def check_inputs(args: argparse.Namespace) -> "Table":
         sep=args.sep,
         dropna=args.dropna,
     )
+
+
+def check_inputs(args: argparse.Namespace) -> "Table":
+    """The data, read and checked, without torch (after check_flags).
+
+    The reader is imported here, not at the top, so that a mistyped flag is answered before
+    even that loads.
+    """
+    from ..data.read import check_split, read_bundled_iris, read_table
+
     if args.data is None:
-        table = read_bundled_iris(**options)
+        table = read_bundled_iris(**read_options(args))
     else:
-        table = read_table(args.data, **options)
+        table = read_table(args.data, **read_options(args))
     check_split(table.class_sizes(), args.test_size)
     return table
 
@@ -182,30 +202,40 @@ def train(
     log: Callable[[str], None],
     note: Callable[[str], None],
     progress: bool = False,
+    processes: "Together | None" = None,
 ) -> dict:
     """Split, standardise, train, evaluate; save and plot if asked. Returns the summary.
 
-    log: the progress lines (stdout); note: what was written where (stderr)."""
+    log: the progress lines (stdout); note: what was written where (stderr). processes: this
+    process's part in a run of several (table is then its part of the data; see processes.py).
+    """
     import torch
 
     from .. import checkpoint
     from ..backends import make_backend
     from ..backends.memory import keep_freed_memory
-    from ..data.prepare import Standardizer, dataset_from_table, train_test_split
+    from ..data.prepare import Standardizer
     from ..data.read import class_values
     from ..metrics import confusion_matrix, per_class
     from ..training import evaluate, fit
+    from .processes import Alone
 
     dtype = getattr(torch, args.dtype)
-    device = resolve_device(args.device, args.dtype)
+    if processes is None:
+        processes, device = Alone(), resolve_device(args.device, args.dtype)
+    else:
+        device = processes.device
     keep_freed_memory()  # this process trains: reuse each step's buffers (see memory.py)
-    for line in table.notes:
+    for line in processes.notes(table):
         log(line)
-    dataset = dataset_from_table(table)
-    X_train, X_test, y_train, y_test = train_test_split(
-        dataset.X, dataset.y, test_size=args.test_size, seed=args.seed
+    dataset, (X_train, X_test, y_train, y_test, shard) = processes.split(
+        table, args.test_size, args.seed
     )
-    standardizer = Standardizer.fit(X_train) if args.standardize else None
+    summed = processes.summed
+    n_train, n_test = (int(summed(torch.tensor(len(y)))) for y in (y_train, y_test))
+    standardizer = (
+        Standardizer.fit(X_train, summed, processes.largest) if args.standardize else None
+    )
     if standardizer is not None:
         X_train, X_test = standardizer.transform(X_train), standardizer.transform(X_test)
     X_train, X_test = (X.to(dtype=dtype, device=device) for X in (X_train, X_test))
@@ -242,13 +272,15 @@ def train(
         )
         note(f"wrote the model to {args.save}")
 
+    together = f" in {processes.world} processes" if processes.world > 1 else ""
     log(
-        f"{model.name} backend on {device}, {args.dtype}: {len(y_train)} training rows, "
-        f"{len(y_test)} test rows, {dataset.n_features} features, {dataset.n_classes} classes"
+        f"{model.name} backend on {device}{together}, {args.dtype}: {n_train} training rows, "
+        f"{n_test} test rows, {dataset.n_features} features, {dataset.n_classes} classes"
     )
+    trainer = processes.wrap(model)  # one process: the model itself
     try:
         history = fit(
-            model,
+            trainer,
             X_train,
             y_train,
             epochs=args.epochs,
@@ -260,6 +292,7 @@ def train(
             log=log,
             tol=args.tol,
             progress=progress,
+            shard=shard,
         )
     except DivergenceError as error:
         advice = f"try a smaller --lr (it was {args.lr:g})"
@@ -267,12 +300,15 @@ def train(
             advice += ", or leave out --no-standardize: unscaled features need a far smaller one"
         raise DivergenceError(error.epoch, error.loss, error.start, advice) from None
     except TrainingInterrupted as interrupted:
-        if args.save is not None and args.save_on_interrupt:
+        if args.save is not None and args.save_on_interrupt and processes.speaks:
             save()
-            raise TrainingInterrupted(interrupted.epoch, interrupted.epochs, args.save) from None
+            raise TrainingInterrupted(
+                interrupted.epoch, interrupted.epochs, args.save, interrupted.how
+            ) from None
         raise
-    train_result, test_result = evaluate(model, X_train, y_train), evaluate(model, X_test, y_test)
-    confusion = confusion_matrix(y_test, model.predict(X_test), dataset.n_classes)
+    train_result = evaluate(model, X_train, y_train, summed)
+    test_result = evaluate(model, X_test, y_test, summed)
+    confusion = summed(confusion_matrix(y_test, model.predict(X_test), dataset.n_classes))
     params = model.get_params()
     weight_raw, bias_raw = (
         (params["weight"].double().cpu(), params["bias"].double().cpu())
@@ -288,15 +324,16 @@ def train(
         "notes": list(table.notes),
         **hyperparameters,
         "device": str(device),
-        "n_train": len(y_train),
-        "n_test": len(y_test),
+        "world_size": processes.world,
+        "n_train": n_train,
+        "n_test": n_test,
         "class_names": classes,  # numbers stay numbers
         "feature_names": list(dataset.feature_names),
         "epochs_run": history.epochs_run,
         "converged": history.converged,
         "grad_norm": history.grad_norm,
         "grad_norm_start": history.grad_norm_start,
-        "train_loss": model.loss(X_train, y_train).item(),
+        "train_loss": trainer.loss(X_train, y_train).item(),
         "train_cross_entropy": train_result.cross_entropy,
         "train_accuracy": train_result.accuracy,
         "test_loss": test_result.cross_entropy,
@@ -309,13 +346,13 @@ def train(
         "weight_raw": weight_raw.tolist(),
         "bias_raw": bias_raw.tolist(),
     }
-    if args.plot is not None:
+    if args.plot is not None and processes.speaks:
         from ..plots import save_training_figure
 
         title = f"{model.name} backend on {summary['data']}"
         save_training_figure(args.plot, history, confusion, dataset.class_names, title)
         note(f"wrote the figure to {args.plot}")
-    if args.save is not None:
+    if args.save is not None and processes.speaks:
         save()
     return summary
 
@@ -399,21 +436,52 @@ def report(summary: dict) -> str:
     )
 
 
+def launched() -> tuple[int, int] | None:
+    """(rank, world size) when a launcher (torchrun) started this process as one of several,
+    from the environment it sets; None when the process runs alone."""
+    if "WORLD_SIZE" not in os.environ:
+        return None
+    try:
+        rank, world = int(os.environ.get("RANK", "")), int(os.environ["WORLD_SIZE"])
+    except ValueError:
+        raise UsageError(
+            "WORLD_SIZE is set, so this is one of several processes, but RANK and WORLD_SIZE "
+            "are not both whole numbers; start the processes with torchrun"
+        ) from None
+    if not 0 <= rank < world:
+        raise UsageError(f"RANK {rank} is not one of 0..{world - 1} (WORLD_SIZE is {world})")
+    return rank, world
+
+
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = build_parser(prog)
+    # Of several processes, rank 0 alone prints: the output is one process's.
+    speaks = "WORLD_SIZE" not in os.environ or os.environ.get("RANK") == "0"
+    parser.quiet = not speaks
     args = parser.parse_args(argv)
-    quiet = args.json or args.log_every == 0
+    quiet = args.json or args.log_every == 0 or not speaks
 
     def log(line: str) -> None:
         if not quiet:
             print(line, flush=True)
 
     def note(line: str) -> None:
-        print(f"{parser.prog}: {line}", file=sys.stderr, flush=True)
+        if speaks:
+            print(f"{parser.prog}: {line}", file=sys.stderr, flush=True)
 
     def work() -> int:
-        progress = not args.json and sys.stderr.isatty()
-        summary = train(args, check_inputs(args), log, note, progress)
+        launch = launched()
+        check_flags(args)
+        progress = speaks and not args.json and sys.stderr.isatty()
+        if launch is None:
+            summary = train(args, check_inputs(args), log, note, progress)
+        else:
+            from .processes import Together
+
+            device = resolve_device(args.device, args.dtype)
+            with Together(*launch, device, args.dist_timeout) as together:
+                table = together.read(args.data, read_options(args))
+                summary = train(args, table, log, note, progress, together)
         if not summary["converged"]:
             advice = "train longer (--epochs) or try another --lr"
             if not args.standardize:
@@ -423,10 +491,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                 f"norm is {_ratio(summary):.3g} of its first value, above --tol "
                 f"{summary['tol']:g}; {advice}"
             )
-        print(json.dumps(summary) if args.json else report(summary))
+        if speaks:
+            print(json.dumps(summary) if args.json else report(summary))
         return 0
 
-    return run_reporting_errors(parser.prog, work)
+    return run_reporting_errors(parser.prog, work, speaks)
 
 
 if __name__ == "__main__":

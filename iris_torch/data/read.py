@@ -15,6 +15,7 @@ import bz2
 import codecs
 import csv
 import dataclasses
+import glob
 import gzip
 import importlib.util
 import io
@@ -537,7 +538,88 @@ def _label_numbers(texts: list[str]) -> np.ndarray:
 # -- the table for training -------------------------------------------------------------------
 
 
-def read_table(
+def read_table(path: str | PathLike, target: str = "Species", **options) -> Table:
+    """Read and check a data file whose `target` column holds the labels and the rest features;
+    or several, named by a pattern such as parts/*.csv (see data_files), as one table.
+
+    Not features: the columns in `drop`, and columns that look like a row index (see
+    INDEX_NAMES, and a column of integers 0..m-1 or 1..m) unless named in `keep`. The options
+    are read_file's.
+    """
+    table = read_files(data_files(path), target, **options)
+    check_classes(table, "standard input" if str(path) == "-" else str(path), target)
+    return table
+
+
+def data_files(path: str | PathLike) -> list[str]:
+    """The files `path` names: the file itself, or where no file has that name and it holds *,
+    ? or [, the files it matches as a pattern (as a shell would), in sorted order."""
+    path = str(path)
+    if path == "-" or not any(c in path for c in "*?[") or Path(path).exists():
+        return [path]
+    files = sorted(glob.glob(path))
+    if not files:
+        raise DataError(f"{path}: no such file, and no file matches it as a pattern")
+    return files
+
+
+def read_files(files: list[str], target: str = "Species", **options) -> Table:
+    """The files' rows as one table, in the order of the files (see merged)."""
+    return merged([read_file(path, target, **options) for path in files], files)
+
+
+def check_classes(table: Table, name: str, target: str) -> None:
+    if len(table.class_names) < 2:
+        raise DataError(
+            f"{name}: column {target!r} holds one class only ({table.class_names[0]!r}); "
+            "a classifier needs at least 2"
+        )
+
+
+def merged_classes(parts: list[tuple[tuple[str, ...], bool]]) -> tuple[tuple[str, ...], bool]:
+    """The classes of several parts of a label column, each given as (class names, numeric),
+    numbered as classes_of numbers the classes of the whole column."""
+    kinds = {numeric for _, numeric in parts}
+    if len(kinds) > 1:
+        raise DataError(
+            "the labels are numbers in some of the files and not in others; "
+            "make them all numbers or all names"
+        )
+    numeric = kinds.pop()
+    names = set().union(*(names for names, _ in parts))
+    return tuple(sorted(names, key=float if numeric else None)), numeric
+
+
+def with_classes(table: Table, class_names: tuple[str, ...]) -> Table:
+    """The table with its labels numbered among class_names, which include its own."""
+    index = pd.Index(class_names).get_indexer(table.class_names)
+    return dataclasses.replace(table, labels=index[table.labels], class_names=class_names)
+
+
+def merged(tables: list[Table], names: list[str]) -> Table:
+    """One table of the rows of several (the files `names`), in order, with their classes
+    together; they must have the same feature columns. Notes said by several, said once."""
+    if len(tables) == 1:
+        return tables[0]
+    first = tables[0].feature_names
+    for table, name in zip(tables, names, strict=True):
+        if table.feature_names != first:
+            raise DataError(
+                f"{name}: its features ({', '.join(table.feature_names)}) are not those of "
+                f"{names[0]} ({', '.join(first)}); every file needs the same columns"
+            )
+    classes, numeric = merged_classes([(t.class_names, t.numeric_classes) for t in tables])
+    return Table(
+        feature_names=first,
+        features=np.concatenate([t.features for t in tables]),
+        labels=np.concatenate([with_classes(t, classes).labels for t in tables]),
+        class_names=classes,
+        notes=tuple(dict.fromkeys(note for t in tables for note in t.notes)),
+        numeric_classes=numeric,
+    )
+
+
+def read_file(
     path: str | PathLike,
     target: str = "Species",
     drop: tuple[str, ...] = (),
@@ -546,11 +628,8 @@ def read_table(
     sep: str | None = None,
     dropna: bool = False,
 ) -> Table:
-    """Read and check a data file whose `target` column holds the labels and the rest features.
-
-    Not features: the columns in `drop`, and columns that look like a row index (see
-    INDEX_NAMES, and a column of integers 0..m-1 or 1..m) unless named in `keep`.
-    """
+    """One file as a checked table (read_table's, less its check that there are two classes:
+    a file may be one part of the data)."""
     source = open_source(path)
     columns = column_names(source, sep)
     for name, role in [
@@ -582,11 +661,6 @@ def read_table(
     if read.rows_dropped:
         notes.append(f"left out {read.rows_dropped} rows with missing values (--dropna)")
     labels, classes, numeric = classes_of(read.texts[target])
-    if len(classes) < 2:
-        raise DataError(
-            f"{source.name}: column {target!r} holds one class only ({classes[0]!r}); "
-            "a classifier needs at least 2"
-        )
     return Table(
         feature_names=tuple(names),
         features=numbers,
