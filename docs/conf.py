@@ -51,6 +51,11 @@ myst_heading_anchors = 3
 # them (see exported_names).
 autodoc_default_options = {"members": True, "ignore-module-all": True}
 autodoc_member_order = "bysource"
+# Every reference to a name of ours must resolve, or -W fails the build; names of other
+# libraries in the signatures (torch.Tensor, os.PathLike, ...) have no pages here: linking
+# them would need intersphinx, which fetches inventories from the network.
+nitpicky = True
+nitpick_ignore_regex = [("py:class", r"(torch|numpy|os|collections\.abc)\..*")]
 autodoc_typehints = "signature"
 
 # Sphinx reads only files under docs/, so the notebooks are copied in (docs/notebooks/ is
