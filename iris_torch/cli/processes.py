@@ -193,12 +193,21 @@ class Together:
         """Leave the group; a collective that failed (a process died or stopped answering)
         becomes one GroupError."""
         dist.destroy_process_group()
-        if isinstance(error, dist.DistError | RuntimeError) and not isinstance(error, GroupError):
+        if lost_touch(error):
             raise GroupError(
                 f"rank {self.rank} of {self.world}: another process died or did not answer "
                 f"within --dist-timeout ({self.timeout_s:g} s): {first_sentence(error)}; "
                 "nothing was saved"
             ) from None
+
+
+def lost_touch(error: BaseException | None) -> bool:
+    """Whether a collective failed: torch's DistError, or the RuntimeError that gloo and NCCL
+    raise, whose message names its source (.../third_party/gloo/...). Any other error is a
+    bug, and keeps its traceback."""
+    if isinstance(error, dist.DistError):
+        return True
+    return isinstance(error, RuntimeError) and re.search(r"gloo|nccl", str(error), re.I) is not None
 
 
 def first_line(error: BaseException) -> str:
