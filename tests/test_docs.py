@@ -149,10 +149,17 @@ class Tab:
         self.page.on("request", self._request)
         self.page.on("response", self._response)
         self.page.on("pageerror", lambda error: self._problem(f"uncaught error: {error}"))
-        self.page.on("requestfailed", lambda request: self._problem(f"failed: {request.url}"))
+        self.page.on("requestfailed", self._failed)
 
     def _problem(self, text: str) -> None:
         self.visit.problems.append(text)
+
+    def _failed(self, request) -> None:
+        # A load that the next navigation cut short (net::ERR_ABORTED: CI once saw the page
+        # before's lessons.html so) is no fault of a page; a missing file still shows as its
+        # HTTP status, and another host as a request for it and a name not resolved.
+        if request.failure != "net::ERR_ABORTED":
+            self._problem(f"failed: {request.url} ({request.failure})")
 
     def _console(self, message) -> None:
         if message.type == "error":
