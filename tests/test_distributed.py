@@ -9,7 +9,6 @@ of uneven shares) are run the same way and shown to land elsewhere, so the compa
 
 import functools
 import shutil
-import socket
 import tempfile
 import time
 from datetime import timedelta
@@ -21,6 +20,7 @@ import torch.multiprocessing as mp
 from torch.utils.data import DistributedSampler
 
 import iris_torch
+from iris_torch.cli.bench import free_port
 from iris_torch.distributed import DataParallel, DDPStep, shard_of, share, summed
 from iris_torch.training import Shard
 
@@ -121,12 +121,6 @@ def rank_main(rank, world, port, folder):
                 torch.save(run, f"{folder}/{case}-{rank}.pt")
     finally:
         dist.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @functools.cache

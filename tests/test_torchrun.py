@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from iris_torch.checkpoint import load
+from iris_torch.cli.bench import free_port
 from iris_torch.cli.train import main
 
 IRIS = Path(__file__).parent.parent / "data" / "Iris.csv"
@@ -110,12 +111,6 @@ def test_processes_given_different_columns_stop_with_one_line(tmp_path):
 
 
 # -- faults: ranks started by hand, as torchrun would start them ---------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_ranks(world: int, args: list[str], folder: Path, port: int, ranks=None) -> list:

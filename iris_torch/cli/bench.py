@@ -33,6 +33,7 @@ Sections:
 
 import argparse
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -554,8 +555,7 @@ print(per_epoch, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 def free_port() -> int:
-    import socket
-
+    """A TCP port of 127.0.0.1 that nothing listens on (the tests start processes on it too)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
