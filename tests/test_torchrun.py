@@ -52,6 +52,7 @@ def assert_same_model(got: dict, expected: dict) -> None:
     assert got["test_accuracy"] == expected["test_accuracy"]
     assert got["confusion_matrix"] == expected["confusion_matrix"]
     assert (got["n_train"], got["n_test"]) == (expected["n_train"], expected["n_test"])
+    assert got["notes"] == expected["notes"]  # what every process's reader said
 
 
 # Each launch of three processes takes about 13 s on a 2-core machine, nearly all of it each
@@ -78,9 +79,10 @@ def test_three_processes_train_the_model_of_one(case, tmp_path, capsys):
     np.testing.assert_array_equal(saved.weight.numpy(), together["weight"])
 
 
-def write_parts(folder: Path, cuts: list[int]) -> None:
-    """Iris as several CSV files, cut at the given rows, written as pandas writes them."""
-    frame = pd.read_csv(IRIS)
+def write_parts(folder: Path, cuts: list[int], frame: pd.DataFrame | None = None) -> None:
+    """Iris (or `frame`) as several CSV files, cut at the given rows, written as pandas writes
+    them."""
+    frame = pd.read_csv(IRIS) if frame is None else frame
     for index, (start, stop) in enumerate(zip([0, *cuts], [*cuts, len(frame)], strict=True)):
         frame.iloc[start:stop].to_csv(folder / f"part-{index}.csv", index=False)
 
@@ -88,12 +90,18 @@ def write_parts(folder: Path, cuts: list[int]) -> None:
 def test_sharded_files_train_the_model_of_the_whole_file(tmp_path, capsys):
     """Five files over two processes (three and two each), with batches: each process reads
     only its files, and the model is the one a single process trains on the whole file. The
-    parts are cut so that one of them holds a single class."""
-    write_parts(tmp_path, [30, 45, 90, 120])
-    args = [*COMMON, "--batch-size", "16"]
+    parts are cut so that one of them holds a single class, and the last has two blank cells
+    that --dropna leaves out: rank 1 alone says so, and the run's notes still say it."""
+    frame = pd.read_csv(IRIS)
+    frame.loc[[130, 140], "PetalWidthCm"] = None
+    frame.to_csv(tmp_path / "whole.csv", index=False)
+    write_parts(tmp_path, [30, 45, 90, 120], frame)
+    args = [*COMMON, "--batch-size", "16", "--dropna"]
     result = torchrun(2, ["--data", "part-*.csv", *args], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert_same_model(json.loads(result.stdout), alone(["--data", str(IRIS), *args], capsys))
+    expected = alone(["--data", str(tmp_path / "whole.csv"), *args], capsys)
+    assert "left out 2 rows with missing values (--dropna)" in expected["notes"]
+    assert_same_model(json.loads(result.stdout), expected)
 
 
 def test_processes_given_different_columns_stop_with_one_line(tmp_path):

@@ -226,7 +226,8 @@ def train(
     else:
         device = processes.device
     keep_freed_memory()  # this process trains: reuse each step's buffers (see memory.py)
-    for line in processes.notes(table):
+    notes = processes.notes(table)  # of several processes, what every one's reader said
+    for line in notes:
         log(line)
     dataset, (X_train, X_test, y_train, y_test, shard) = processes.split(
         table, args.test_size, args.seed
@@ -321,7 +322,7 @@ def train(
         "data": args.data or "bundled Iris.csv",
         "target": args.target,
         "drop": args.drop,
-        "notes": list(table.notes),
+        "notes": list(notes),
         **hyperparameters,
         "device": str(device),
         "world_size": processes.world,
