@@ -30,7 +30,6 @@ from ..data.read import (
     Table,
     check_classes,
     data_files,
-    iris_path,
     merged_classes,
     read_bundled_iris,
     read_files,
@@ -127,11 +126,12 @@ class Together:
         def work() -> tuple[Table, bool]:
             if path == "-":
                 raise UsageError("--data -: several processes cannot share standard input")
-            files = [str(iris_path())] if path is None else data_files(path)
+            if path is None:  # one file: every process reads it
+                return read_bundled_iris(**options), True
+            files = data_files(path)
             if len(files) >= self.world:
                 return read_files(files[share(len(files), self.world, self.rank)], **options), False
-            table = read_bundled_iris(**options) if path is None else read_files(files, **options)
-            return table, True
+            return read_files(files, **options), True
 
         self.name, self.target = path or "the bundled Iris.csv", options["target"]
         table, self.whole = self.agreed(work)
