@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from iris_torch.checkpoint import load
-from iris_torch.cli.bench import free_port
+from iris_torch.cli.bench import free_port, torchrun_env
 from iris_torch.cli.train import main
 
 IRIS = Path(__file__).parent.parent / "data" / "Iris.csv"
@@ -125,14 +125,7 @@ def start_ranks(world: int, args: list[str], folder: Path, port: int, ranks=None
     """Each rank's process, its stdout and stderr going to files in `folder`."""
     processes = []
     for rank in ranks if ranks is not None else range(world):
-        env = {
-            **ENV,
-            "RANK": str(rank),
-            "LOCAL_RANK": str(rank),
-            "WORLD_SIZE": str(world),
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-        }
+        env = {**ENV, **torchrun_env(rank, world, port)}
         command = [sys.executable, "-m", "iris_torch.train", *args]
         with open(folder / f"{rank}.out", "w") as out, open(folder / f"{rank}.err", "w") as err:
             processes.append(subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=folder))

@@ -561,6 +561,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def torchrun_env(rank: int, world: int, port: int) -> dict[str, str]:
+    """The environment torchrun gives one of `world` processes on this machine (the tests start
+    processes with it too)."""
+    return {
+        "RANK": str(rank),
+        "LOCAL_RANK": str(rank),
+        "WORLD_SIZE": str(world),
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+    }
+
+
 def data_parallel(m: int, n: int, k: int, epochs: int, worlds: tuple[int, ...]) -> dict:
     """The training command on one set of CSV files (as many as the most processes), in 1, 2,
     ... processes: each process reads its own files. Seconds per epoch and peak memory."""
@@ -579,14 +591,8 @@ def data_parallel(m: int, n: int, k: int, epochs: int, worlds: tuple[int, ...]) 
             port, ranks = free_port(), []
             for rank in range(world):
                 env = {**os.environ, "OMP_NUM_THREADS": str(max(cores // world, 1))}
-                if world > 1:  # as torchrun would set it; one process runs alone
-                    env |= {
-                        "RANK": str(rank),
-                        "LOCAL_RANK": str(rank),
-                        "WORLD_SIZE": str(world),
-                        "MASTER_ADDR": "127.0.0.1",
-                        "MASTER_PORT": str(port),
-                    }
+                if world > 1:  # one process runs alone
+                    env |= torchrun_env(rank, world, port)
                 ranks.append(
                     subprocess.Popen(
                         [sys.executable, "-c", RANK, *train],
