@@ -11,7 +11,7 @@ The names below are imported on first use, not with the package: `python -m iris
 checks its flags and data before it pays for importing torch.
 """
 
-import importlib
+from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
 
@@ -43,7 +43,7 @@ __all__ = ["BACKENDS", *_HOMES]
 
 def __getattr__(name: str):
     if name in _HOMES:
-        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+        return getattr(_import_module(f".{_HOMES[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

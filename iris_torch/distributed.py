@@ -10,6 +10,10 @@ where grad_r is the gradient over rank r's m_r rows of the batch (mean cross-ent
 and m = sum of m_r the batch's rows. The weights m_r / m add up to 1, so the penalty's gradient
 2 * l2 * W, which each rank's gradient includes, is counted exactly once. A plain mean over
 ranks, what DistributedDataParallel computes, is the same only when every rank has as many rows.
+The same holds with class weights s: each rank's cross-entropy is its sum of s_{y_i} CE_i
+divided by its rows m_r (see backends/objective.py), so m_r times it, summed over the ranks and
+divided by m, is the batch's. (Had each rank divided by its sum of weights instead, the ranks
+would have to be weighted by those sums, not by their rows.)
 
 Two ways, side by side, both usable with training.fit and any backend:
 
@@ -119,9 +123,10 @@ class DataParallel:
 
 class DDPStep(DataParallel):
     """The nn_module backend trained through DistributedDataParallel, made exact for shares of
-    any size: DDP averages the ranks' gradients, so each rank's cross-entropy is scaled by
-    world * m_r / m before backward(). SGD's weight_decay then adds the penalty's gradient once,
-    the same on every rank. Loss and gradients (for fit's checks) are DataParallel's."""
+    any size: DDP averages the ranks' gradients, so each rank's cross-entropy (the backend's
+    cross_entropy: divided by m_r, with class weights too) is scaled by world * m_r / m before
+    backward(). SGD's weight_decay then adds the penalty's gradient once, the same on every
+    rank. Loss and gradients (for fit's checks) are DataParallel's."""
 
     def __init__(self, model: NNModuleBackend, group: dist.ProcessGroup | None = None) -> None:
         super().__init__(model, group)
@@ -132,7 +137,7 @@ class DDPStep(DataParallel):
         self.model.optimizer.zero_grad()
         logits = self.ddp(X_mine)
         if len(y_mine) > 0:
-            scaled = self.model.criterion(logits, y_mine) * (self.world * len(y_mine) / m)
+            scaled = self.model.cross_entropy(logits, y_mine) * (self.world * len(y_mine) / m)
         else:  # no rows: a zero loss, so that this rank still joins DDP's all_reduce
             scaled = logits.sum() * 0.0
         scaled.backward()  # DDP replaces each .grad by the mean over the ranks

@@ -32,12 +32,27 @@ class DivergenceError(ArithmeticError):
         self.start = start
 
 
+SIGINT, SIGTERM = 2, 15  # signal.SIGINT and SIGTERM, by their numbers on every platform
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so that a command ends as Ctrl-C ends it; the message
+    says what stopped it. signal: its number, for the exit code 128 + signal."""
+
+    signal = SIGTERM
+
+
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during training (or, in a run of several processes, SIGTERM): in which epoch, and
-    where the model was saved, if it was. how: what stopped it."""
+    """Ctrl-C or SIGTERM during training: in which epoch, and where the model was saved, if it
+    was. how: what stopped it; signal: which signal (SIGINT for Ctrl-C)."""
 
     def __init__(
-        self, epoch: int, epochs: int, saved_to: str | None = None, how: str = "interrupted"
+        self,
+        epoch: int,
+        epochs: int,
+        saved_to: str | None = None,
+        how: str = "interrupted",
+        signal: int = SIGINT,
     ) -> None:
         what = (
             "nothing was saved" if saved_to is None else f"saved the model as it was to {saved_to}"
@@ -47,6 +62,7 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.epochs = epochs
         self.saved_to = saved_to
         self.how = how
+        self.signal = signal
 
 
 class GroupError(RuntimeError):

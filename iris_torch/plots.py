@@ -36,8 +36,10 @@ def save_training_figure(
     confusion: "torch.Tensor",
     class_names: tuple[str, ...],
     title: str,
+    scored_on: str = "test",
 ) -> None:
-    """Left: training objective and test cross-entropy per epoch. Right: test confusion matrix.
+    """Left: training objective and test cross-entropy per epoch. Right: the confusion matrix
+    of the set named by scored_on ("test", or "training" when there is no test set).
 
     The file type follows the suffix of `path` (see PLOT_FORMATS).
     """
@@ -50,7 +52,7 @@ def save_training_figure(
 
     figure, (curves, matrix) = plt.subplots(1, 2, figsize=(11, 4.5))
     epochs = range(1, len(history.loss) + 1)
-    curves.plot(epochs, history.loss, label="train: cross-entropy + L2 penalty")
+    curves.plot(epochs, history.loss, label="train: the objective (cross-entropy + L2 penalty)")
     if history.val_loss:
         curves.plot(epochs, history.val_loss, label="test: cross-entropy")
     curves.set(xlabel="epoch", ylabel="loss (nats)", title="Loss")
@@ -61,7 +63,11 @@ def save_training_figure(
     ticks = range(len(class_names))
     matrix.set_xticks(ticks, class_names, rotation=30, ha="right")
     matrix.set_yticks(ticks, class_names)
-    matrix.set(xlabel="predicted class", ylabel="true class", title="Test set confusion matrix")
+    matrix.set(
+        xlabel="predicted class",
+        ylabel="true class",
+        title=f"{scored_on.capitalize()} set confusion matrix",
+    )
     largest = max(max(row) for row in counts)
     for i, row in enumerate(counts):
         for j, count in enumerate(row):

@@ -15,7 +15,7 @@ import torch
 from .backends.base import SoftmaxRegression
 from .backends.objective import cross_entropy
 from .data.prepare import Combined, one_process
-from .errors import DivergenceError, TrainingInterrupted
+from .errors import SIGINT, DivergenceError, TrainingInterrupted
 
 DIVERGED = 10.0
 """An epoch whose loss is above DIVERGED times the loss at the initial parameters stops training.
@@ -165,8 +165,9 @@ def fit(
 
     Raises DivergenceError when a loss stops being finite or an epoch's loss exceeds DIVERGED
     times the initial loss (the steps overshoot, typically from a learning rate too large for
-    the scale of the features), and TrainingInterrupted on Ctrl-C (KeyboardInterrupt), saying
-    in which epoch; the model keeps the parameters it had then.
+    the scale of the features), and TrainingInterrupted on Ctrl-C (KeyboardInterrupt, or the
+    Stopped that the command line makes of SIGTERM), saying in which epoch; the model keeps the
+    parameters it had then.
     """
     generator = torch.Generator().manual_seed(seed)
     summed = one_process if shard is None else shard.summed
@@ -203,7 +204,8 @@ def fit(
             if stopping:
                 break
     except KeyboardInterrupt as stop:
-        raise TrainingInterrupted(epoch, epochs, how=str(stop) or "interrupted") from None
+        how, number = str(stop) or "interrupted", getattr(stop, "signal", SIGINT)
+        raise TrainingInterrupted(epoch, epochs, how=how, signal=number) from None
     finally:
         if bar is not None:
             bar.close()

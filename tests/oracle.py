@@ -5,6 +5,8 @@ f(x + ih) = f(x) + ih f'(x) + O(h^2), so f'(x) = Im f(x + ih) / h to machine pre
 a finite difference, nothing is subtracted, so h can be tiny (1e-30) and nothing cancels.
 Every operation in `objective` is analytic (sum(W * W), not sum(|W| ** 2)), which is what the
 method needs. Shapes: m rows, n features, k classes; W (n, k), b (k,), X (m, n), y (m,).
+Optional per-row weights sample_weight (m,) multiply each row's cross-entropy; the sum is still
+divided by m (the package's class weights are sample_weight = class_weight[y]).
 """
 
 import numpy as np
@@ -12,22 +14,27 @@ import numpy as np
 STEP = 1e-30
 
 
-def objective(W, b, X, y, l2):
-    """Mean cross-entropy of softmax(XW + b) + l2 * sum(W ** 2); accepts complex W and b."""
+def objective(W, b, X, y, l2, sample_weight=None):
+    """Mean cross-entropy of softmax(XW + b) + l2 * sum(W ** 2); accepts complex W and b.
+
+    With sample_weight (m,), row i's cross-entropy counts sample_weight[i] times, over m.
+    """
     Z = X @ W + b
     Z = Z - Z.real.max(axis=1, keepdims=True)  # a constant shift per row: softmax ignores it
     log_norm = np.log(np.exp(Z).sum(axis=1))
-    cross_entropy = np.mean(log_norm - Z[np.arange(len(y)), y])
-    return cross_entropy + l2 * np.sum(W * W)
+    losses = log_norm - Z[np.arange(len(y)), y]
+    if sample_weight is not None:
+        losses = sample_weight * losses
+    return np.mean(losses) + l2 * np.sum(W * W)
 
 
-def gradients(W, b, X, y, l2):
+def gradients(W, b, X, y, l2, sample_weight=None):
     """dL/dW (n, k) and dL/db (k,), one complex-step derivative per parameter."""
 
     def derivative(which, index):
         Wc, bc = W.astype(complex), b.astype(complex)
         (Wc if which == "weight" else bc)[index] += 1j * STEP
-        return objective(Wc, bc, X, y, l2).imag / STEP
+        return objective(Wc, bc, X, y, l2, sample_weight).imag / STEP
 
     return {
         "weight": np.array(
@@ -54,7 +61,7 @@ def gradient_descent(W, b, X, y, l2, lr, steps):
     return trajectory
 
 
-def finite_differences(W, b, X, y, l2, h):
+def finite_differences(W, b, X, y, l2, h, sample_weight=None):
     """Central differences (f(p + h) - f(p - h)) / 2h of `objective`, one parameter at a time.
 
     Error: about eps * |f| / h from rounding, plus h^2 * |f'''| / 6 from truncation.
@@ -64,7 +71,9 @@ def finite_differences(W, b, X, y, l2, h):
         plus, minus = [(W.copy(), b.copy()) for _ in range(2)]
         (plus[0] if which == "weight" else plus[1])[index] += h
         (minus[0] if which == "weight" else minus[1])[index] -= h
-        return (objective(*plus, X, y, l2) - objective(*minus, X, y, l2)) / (2 * h)
+        return (
+            objective(*plus, X, y, l2, sample_weight) - objective(*minus, X, y, l2, sample_weight)
+        ) / (2 * h)
 
     return {
         "weight": np.array(

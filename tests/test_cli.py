@@ -162,8 +162,8 @@ def test_human_output_names_features_and_classes(capsys):
     assert [row.split()[0] for row in rows] == CLASSES
     assert sum(int(n) for row in rows for n in row.split()[1:]) == 30
     header, *rows = section(out, "Per class")
-    assert header.split() == ["precision", "recall", "rows"]
-    assert [row.split()[0] for row in rows] == CLASSES
+    assert header.split() == ["precision", "recall", "f1", "rows"]
+    assert [row.split()[0] for row in rows] == [*CLASSES, "macro", "weighted"]
 
 
 def test_own_csv_with_another_target_column(tmp_path, capsys):
@@ -220,7 +220,7 @@ def test_missing_target_column_is_one_line_and_exit_2(tmp_path, capsys):
         (["--lr", "0"], "--lr: '0' must be a finite number > 0"),
         (["--lr", "nan"], "--lr: 'nan' must be a finite number > 0"),
         (["--epochs", "0"], "--epochs: '0' must be an integer of at least 1"),
-        (["--test-size", "1"], "--test-size: '1' must be strictly between 0 and 1"),
+        (["--test-size", "1.5"], "--test-size: '1.5' must be a share strictly between 0 and 1"),
         (["--l2", "-0.1"], "--l2: '-0.1' must be a finite number >= 0"),
         (["--backend", "jax"], "invalid choice: 'jax'"),
     ],

@@ -90,6 +90,9 @@ def write_inputs(folder: Path) -> None:
         with open(folder / name, mode) as handle:
             handle.write(content)
     (folder / "a_directory").mkdir()
+    # good.csv by other names: writing to either would destroy it
+    (folder / "link.csv").symlink_to("good.csv")
+    os.link(folder / "good.csv", folder / "hard.csv")
     torch.save({"weight": torch.zeros(3, 4)}, folder / "foreign.pt")
     torch.save({"format": "iris_torch checkpoint", "payload": Evil()}, folder / "evil.pt")
     with open(folder / "evil.pkl", "wb") as handle:
@@ -174,8 +177,55 @@ ERRORS = [
     ("bad drop", [*TRAIN, "--drop", "Colour"], 2, "no column to drop 'Colour'"),
     ("tiny test set", [*TRAIN, "--test-size", "0.01"], 2, "puts 2 of 150 rows in the test set"),
     # flags
-    ("test size 0", [*TRAIN, "--test-size", "0"], 2, "--test-size: '0' must be strictly between"),
-    ("test size 1", [*TRAIN, "--test-size", "1"], 2, "--test-size: '1' must be strictly between"),
+    ("test size 1.0", [*TRAIN, "--test-size", "1.0"], 2, "--test-size: '1.0' must be a share"),
+    ("test size -1", [*TRAIN, "--test-size", "-1"], 2, "--test-size: '-1' must be a share"),
+    ("test size text", [*TRAIN, "--test-size", "most"], 2, "--test-size: 'most' is not a number"),
+    ("test size 1 row", [*TRAIN, "--test-size", "1"], 2, "--test-size 1 puts 1 of 150 rows"),
+    (
+        "test size and test data",
+        [*TRAIN, "--test-size", "0.3", "--test-data", "good.csv"],
+        2,
+        "give --test-size or --test-data, not both",
+    ),
+    ("epochs 1.5", [*TRAIN, "--epochs", "1.5"], 2, "--epochs: '1.5' is not a whole number"),
+    # an output that would destroy an input, or another output
+    (
+        "save over the data",
+        [*TRAIN, "--data", "good.csv", "--save", "good.csv"],
+        2,
+        "--save good.csv would overwrite good.csv, which --data reads",
+    ),
+    (
+        "save over a hard link to the data",
+        [*TRAIN, "--data", "good.csv", "--save", "hard.csv"],
+        2,
+        "--save hard.csv would overwrite good.csv (the same file), which --data reads",
+    ),
+    (
+        "plot over the data through a symbolic link",
+        [*TRAIN, "--data", "good.csv", "--plot", "link.csv"],
+        2,
+        "--plot link.csv would overwrite good.csv (the same file), which --data reads",
+    ),
+    (
+        "save over a file of a pattern",
+        [*TRAIN, "--data", "goo*.csv", "--save", "good.csv"],
+        2,
+        "--save good.csv would overwrite good.csv, which --data reads",
+    ),
+    (
+        "save over the test data",
+        [*TRAIN, "--data", "good.csv", "--test-data", "link.csv", "--save", "good.csv"],
+        2,
+        "--save good.csv would overwrite good.csv, which --data reads; --save good.csv would "
+        "overwrite link.csv (the same file), which --test-data reads",
+    ),
+    (
+        "save and plot to one file",
+        [*TRAIN, "--save", "run.png", "--plot", "./run.png"],
+        2,
+        "--save and --plot both write ./run.png",
+    ),
     ("lr 0", [*TRAIN, "--lr", "0"], 2, "--lr: '0' must be a finite number > 0"),
     ("lr negative", [*TRAIN, "--lr", "-1"], 2, "--lr: '-1' must be a finite number > 0"),
     ("lr nan", [*TRAIN, "--lr", "nan"], 2, "--lr: 'nan' must be a finite number > 0"),
@@ -251,6 +301,18 @@ ERRORS = [
     ),
     ("predict text value", [*PREDICT, "--model", "x.pt", "1", "two"], 2, "'two' is not a number"),
     (
+        "predict json where the predictions go",
+        [*PREDICT, "--model", "x.pt", "--csv", "good.csv", "--out", "-", "--json"],
+        2,
+        "--out - writes the predictions to standard output, where --json would print",
+    ),
+    (
+        "predict out of unknown kind",
+        [*PREDICT, "--model", "x.pt", "--csv", "good.csv", "--out", "p.txt"],
+        2,
+        "--out p.txt: predict writes files named by their kind: .csv, .tsv, .csv.gz",
+    ),
+    (
         "predict inf value",
         [*PREDICT, "--model", "x.pt", "1", "inf"],
         2,
@@ -290,7 +352,26 @@ NEEDS_MODEL = [
         "predict csv missing column",
         [*PREDICT, "--model", "model.pt", "--csv", "only_target.csv"],
         2,
-        "no column 'SepalLengthCm'; the model needs",
+        "no columns 'SepalLengthCm', 'SepalWidthCm', 'PetalLengthCm', 'PetalWidthCm'; the "
+        "model needs",
+    ),
+    (
+        "predict out over its csv",
+        [*PREDICT, "--model", "model.pt", "--csv", "good.csv", "--out", "good.csv"],
+        2,
+        "--out good.csv would overwrite good.csv, which --csv reads",
+    ),
+    (
+        "predict out over the model",
+        [*PREDICT, "--model", "model.pt", "--csv", "good.csv", "--out", "model.pt"],
+        2,
+        "--out model.pt would overwrite model.pt, which --model reads",
+    ),
+    (
+        "predict out over its csv through a symbolic link",
+        [*PREDICT, "--model", "model.pt", "--csv", "link.csv", "--out", "hard.csv"],
+        2,
+        "--out hard.csv would overwrite link.csv (the same file), which --csv reads",
     ),
     (
         "predict value beyond float32",

@@ -4,7 +4,8 @@ Each case starts `world` processes (torch.multiprocessing.spawn), each of which 
 wrapped backend epoch by epoch with training.fit and saves the parameters after every epoch;
 the test compares every one of them with the same training in this single process, in float64.
 The naive setups (DistributedDataParallel's plain mean over ranks, DistributedSampler's padding
-of uneven shares) are run the same way and shown to land elsewhere, so the comparison can fail.
+of uneven shares, each rank's class-weighted mean) are run the same way and shown to land
+elsewhere, so the comparison can fail.
 """
 
 import functools
@@ -17,6 +18,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from torch import nn
 from torch.utils.data import DistributedSampler
 
 import iris_torch
@@ -26,6 +28,7 @@ from iris_torch.training import Shard
 
 N, K = 4, 3
 LR, L2 = 0.5, 0.01
+CLASS_WEIGHT = torch.tensor([0.5, 3.0, 1.25], dtype=torch.float64)  # per-class s, none 1
 TIMEOUT_S = 120  # a rank that never arrives fails the case instead of hanging the suite
 
 
@@ -42,7 +45,22 @@ class PlainMeanDDP(DDPStep):
     def step(self, X_mine, y_mine):
         loss = self.loss(X_mine, y_mine)
         self.model.optimizer.zero_grad()
-        self.model.criterion(self.ddp(X_mine), y_mine).backward()
+        self.model.cross_entropy(self.ddp(X_mine), y_mine).backward()
+        self.model.optimizer.step()
+        return loss
+
+
+class WeightedMeanDDP(DDPStep):
+    """DDPStep with each rank's loss nn.CrossEntropyLoss(weight=s)'s default: divided by the
+    rank's sum of weights instead of its rows (see backends/nn_module.py)."""
+
+    def step(self, X_mine, y_mine):
+        (loss,), m = self.combined([self.local_loss(X_mine, y_mine)], len(y_mine))
+        self.model.optimizer.zero_grad()
+        weighted_mean = nn.functional.cross_entropy(
+            self.ddp(X_mine), y_mine, weight=self.model.class_weight
+        )
+        (weighted_mean * (self.world * len(y_mine) / m)).backward()
         self.model.optimizer.step()
         return loss
 
@@ -63,12 +81,15 @@ def padded(rows, world, rank):
     return torch.tensor(list(DistributedSampler(range(rows), world, rank, shuffle=False)))
 
 
-WAYS = {  # name: (wrapper, which rows each rank holds)
-    "by hand": (DataParallel, contiguous),
-    "by hand, scattered rows": (DataParallel, scattered),
-    "ddp": (DDPStep, contiguous),
-    "ddp, plain mean": (PlainMeanDDP, contiguous),
-    "ddp, padded shares": (PlainMeanDDP, padded),
+WAYS = {  # name: (wrapper, which rows each rank holds, the model's class weights)
+    "by hand": (DataParallel, contiguous, None),
+    "by hand, scattered rows": (DataParallel, scattered, None),
+    "ddp": (DDPStep, contiguous, None),
+    "ddp, plain mean": (PlainMeanDDP, contiguous, None),
+    "ddp, padded shares": (PlainMeanDDP, padded, None),
+    "by hand, class weights": (DataParallel, contiguous, CLASS_WEIGHT),
+    "ddp, class weights": (DDPStep, contiguous, CLASS_WEIGHT),
+    "ddp, class-weighted mean": (WeightedMeanDDP, contiguous, CLASS_WEIGHT),
 }
 
 
@@ -88,7 +109,22 @@ CASES = [
     (7, "ddp", "nn_module", 120, 3, 16),
     (7, "ddp, plain mean", "nn_module", 120, 3, None),
     (7, "ddp, padded shares", "nn_module", 120, 3, None),
+    # Class weights. A batch of 8 of 50 rows gives a rank 0 to 8 of them, often lacking a class.
+    (2, "by hand, class weights", "manual", 120, 3, None),
+    (2, "by hand, class weights", "manual", 120, 3, 16),
+    *((3, "by hand, class weights", backend, 50, 2, 8) for backend in iris_torch.BACKENDS),
+    (3, "ddp, class weights", "nn_module", 120, 3, None),
+    (3, "ddp, class weights", "nn_module", 50, 2, 8),
+    (3, "ddp, class-weighted mean", "nn_module", 120, 3, None),
 ]
+
+
+def model_of(case):
+    """The case's backend, with the class weights of its way: the same in every process."""
+    _, way, backend, _, _, _ = case
+    return iris_torch.make_backend(
+        backend, N, K, lr=LR, l2=L2, dtype=torch.float64, class_weight=WAYS[way][2]
+    )
 
 
 def trajectory(model, X, y, epochs, batch_size, shard=None):
@@ -110,15 +146,17 @@ def rank_main(rank, world, port, folder):
     )
     try:
         torch.set_num_threads(1)
-        for case, (size, way, backend, rows, epochs, batch_size) in enumerate(CASES):
+        for index, case in enumerate(CASES):
+            size, way, _, rows, epochs, batch_size = case
             if size == world:
                 X, y = data(rows)
-                model = iris_torch.make_backend(backend, N, K, lr=LR, l2=L2, dtype=torch.float64)
-                wrapper, holds = WAYS[way]
+                wrapper, holds, _ = WAYS[way]
                 mine = holds(rows, world, rank)
                 shard = Shard(mine, rows, summed)
-                run = trajectory(wrapper(model), X[mine], y[mine], epochs, batch_size, shard)
-                torch.save(run, f"{folder}/{case}-{rank}.pt")
+                run = trajectory(
+                    wrapper(model_of(case)), X[mine], y[mine], epochs, batch_size, shard
+                )
+                torch.save(run, f"{folder}/{index}-{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -146,10 +184,9 @@ def runs_of(world: int) -> dict:
 
 
 def single(case):
-    _, _, backend, rows, epochs, batch_size = case
+    _, _, _, rows, epochs, batch_size = case
     X, y = data(rows)
-    model = iris_torch.make_backend(backend, N, K, lr=LR, l2=L2, dtype=torch.float64)
-    return trajectory(model, X, y, epochs, batch_size)
+    return trajectory(model_of(case), X, y, epochs, batch_size)
 
 
 def assert_same(runs, reference):
@@ -196,11 +233,31 @@ def test_ddp_weighted_by_rows_is_the_single_process_run(case):
     assert_same(runs_of(case[0])[case], single(case))
 
 
-@pytest.mark.parametrize(
-    "case", cases("ddp, plain mean") + cases("ddp, padded shares"), ids=lambda c: c[1]
-)
-def test_the_naive_ddp_setups_train_another_model_on_uneven_shares(case):
+@pytest.mark.parametrize("case", cases("by hand, class weights"), ids=case_id)
+def test_class_weights_by_hand_every_epoch_is_the_single_process_one(case):
+    assert_same(runs_of(case[0])[case], single(case))
+
+
+@pytest.mark.parametrize("case", cases("ddp, class weights"), ids=case_id)
+def test_class_weights_through_ddp_every_epoch_is_the_single_process_one(case):
+    assert_same(runs_of(case[0])[case], single(case))
+
+
+def assert_ranks_agree_on_another_model(case):
     runs, reference = runs_of(case[0])[case], single(case)
     for run in runs:  # all ranks agree with each other, and not with the single process
         torch.testing.assert_close(run[-1]["weight"], runs[0][-1]["weight"], rtol=0, atol=0)
     assert not torch.allclose(runs[0][-1]["weight"], reference[-1]["weight"], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "case", cases("ddp, plain mean") + cases("ddp, padded shares"), ids=lambda c: c[1]
+)
+def test_the_naive_ddp_setups_train_another_model_on_uneven_shares(case):
+    assert_ranks_agree_on_another_model(case)
+
+
+@pytest.mark.parametrize("case", cases("ddp, class-weighted mean"), ids=case_id)
+def test_each_ranks_class_weighted_mean_trains_another_model_even_on_equal_shares(case):
+    """40 rows on each of 3 ranks, but each rank's weights add up to another sum."""
+    assert_ranks_agree_on_another_model(case)

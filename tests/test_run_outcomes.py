@@ -1,5 +1,6 @@
 """How a training run ends, told truthfully: diverged (exit 1), converged or not (with the
-gradient that says so), stopped early by --tol, interrupted by Ctrl-C (exit 130), and weights
+gradient that says so), stopped early by --tol, interrupted by Ctrl-C (exit 130) or SIGTERM
+(exit 143), and weights
 that read as coefficients of the original features.
 
 Each claim of the command is checked against a second computation: the gradient the summary
@@ -23,7 +24,7 @@ from conftest import run_main
 from torch.nn import functional as F
 
 import iris_torch
-from iris_torch import training
+from iris_torch import checkpoint, training
 from iris_torch.cli.train import main, perplexity
 
 TRAIN = ["--json", "--device", "cpu"]
@@ -91,7 +92,7 @@ def test_one_epoch_does_not_converge_and_a_warning_says_what_to_change(capsys):
     ratio = summary["grad_norm"] / summary["grad_norm_start"]
     assert ratio > summary["tol"]
     assert err == (
-        f"python -m iris_torch.train: warning: did not converge in 1 epochs: the gradient's "
+        f"python -m iris_torch.train: warning: did not converge in 1 epoch: the gradient's "
         f"norm is {ratio:.3g} of its first value, above --tol 0.01; train longer (--epochs) or "
         "try another --lr\n"
     )
@@ -158,11 +159,17 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys, monkeypatch):
     assert code == 0 and "training:" not in err and "30/30" not in err
 
 
-# -- Ctrl-C -------------------------------------------------------------------------------------
+# -- Ctrl-C and SIGTERM -------------------------------------------------------------------------
+
+# What ends a run: the signal, the exit code a shell gives such a process, and what the line says.
+SIGNALS = {
+    "ctrl-c": (signal.SIGINT, 130, "interrupted"),
+    "sigterm": (signal.SIGTERM, 143, "stopped by SIGTERM"),
+}
 
 
-def interrupted(tmp_path, *flags):
-    """A training process that logs every epoch, sent SIGINT once it has started training."""
+def interrupted(tmp_path, signal_number, *flags):
+    """A training process that logs every epoch, sent the signal once it has started training."""
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "iris_torch.train", "--tol", "0", "--epochs", "10000000"),
@@ -176,32 +183,44 @@ def interrupted(tmp_path, *flags):
     for line in process.stdout:
         if line.startswith("Train Epoch: 3/"):
             break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signal_number)
     _, err = process.communicate(timeout=60)
     return process.returncode, err
 
 
-def test_ctrl_c_ends_training_with_one_line_exit_130_and_no_file(tmp_path):
-    code, err = interrupted(tmp_path, "--save", "model.pt")
-    assert code == 130
+@pytest.mark.parametrize("how", SIGNALS)
+def test_a_signal_ends_training_with_one_line_its_exit_code_and_no_file(how, tmp_path):
+    signal_number, exit_code, said = SIGNALS[how]
+    code, err = interrupted(tmp_path, signal_number, "--save", "model.pt")
+    assert code == exit_code
     assert re.fullmatch(
-        r"python -m iris_torch.train: interrupted at epoch \d+ of 10000000; nothing was saved\n",
+        rf"python -m iris_torch.train: {said} at epoch \d+ of 10000000; nothing was saved\n",
         err,
     ), err
     assert os.listdir(tmp_path) == []
 
 
-def test_save_on_interrupt_saves_the_model_as_it_was_and_says_so(tmp_path):
-    code, err = interrupted(tmp_path, "--save", "model.pt", "--save-on-interrupt")
-    assert code == 130
+@pytest.mark.parametrize("how", SIGNALS)
+def test_save_on_interrupt_saves_the_model_as_it_was_and_says_so(how, tmp_path):
+    signal_number, exit_code, said = SIGNALS[how]
+    code, err = interrupted(tmp_path, signal_number, "--save", "model.pt", "--save-on-interrupt")
+    assert code == exit_code
     assert re.fullmatch(
         r"python -m iris_torch.train: wrote the model to model.pt\n"
-        r"python -m iris_torch.train: interrupted at epoch \d+ of 10000000; "
+        rf"python -m iris_torch.train: {said} at epoch \d+ of 10000000; "
         r"saved the model as it was to model.pt\n",
         err,
     ), err
     assert os.listdir(tmp_path) == ["model.pt"]
-    assert iris_torch.checkpoint.load(tmp_path / "model.pt").class_names[0] == "Iris-setosa"
+    assert checkpoint.load(tmp_path / "model.pt").class_names[0] == "Iris-setosa"
+
+
+def test_calling_main_leaves_the_callers_sigterm_handling_as_it_was(capsys):
+    """main() turns SIGTERM into an interrupt only while it runs: a program (or a test runner)
+    that calls it keeps its own handler."""
+    before = signal.getsignal(signal.SIGTERM)
+    assert run(capsys, "--epochs", "1")[0] == 0
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_save_on_interrupt_needs_save(capsys):

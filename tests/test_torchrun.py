@@ -79,6 +79,25 @@ def test_three_processes_train_the_model_of_one(case, tmp_path, capsys):
     np.testing.assert_array_equal(saved.weight.numpy(), together["weight"])
 
 
+def test_class_weights_and_a_test_file_of_ones_own_in_two_processes(tmp_path, capsys):
+    """--class-weight balanced counts every process's training rows, and --test-data is shared
+    out among the processes for evaluation: the model and scores of one process."""
+    frame = pd.read_csv(IRIS)
+    test = frame.groupby("Species").sample(10, random_state=0)
+    frame.drop(test.index).to_csv(tmp_path / "train.csv", index=False)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    args = [
+        *("--data", str(tmp_path / "train.csv"), "--test-data", str(tmp_path / "test.csv")),
+        *("--class-weight", "balanced", "--batch-size", "16", *COMMON),
+    ]
+    result = torchrun(2, args, tmp_path)
+    assert result.returncode == 0, result.stderr
+    together, expected = json.loads(result.stdout), alone(args, capsys)
+    assert_same_model(together, expected)
+    assert together["class_weights"] == expected["class_weights"] != None  # noqa: E711
+    assert (together["n_train"], together["n_test"]) == (120, 30)
+
+
 def write_parts(folder: Path, cuts: list[int], frame: pd.DataFrame | None = None) -> None:
     """Iris (or `frame`) as several CSV files, cut at the given rows, written as pandas writes
     them."""

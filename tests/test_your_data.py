@@ -177,7 +177,7 @@ def test_a_decimal_comma_is_named_as_such(wine, tmp_path, capsys):
     wine.to_csv(tmp_path / "comma.csv", index=False, sep=";", decimal=",")
     err = refused(capsys, tmp_path / "comma.csv")
     assert "line 2, column 'alcohol' is '14,23', not a number" in err
-    assert "numbers here take a decimal point, not a comma" in err
+    assert "these numbers have a decimal comma: read them with --decimal ," in err
 
 
 def test_missing_values_are_counted_and_dropna_trains_on_the_other_rows(wine, tmp_path, capsys):
@@ -242,7 +242,9 @@ def test_predictions_file_reads_back_with_pandas(model, capsys):
     args = ["--model", str(model / "model.pt"), "--csv", str(model / "wine.csv")]
     code, out, err = run_main(predict_main, [*args, "--out", str(model / "p.csv")], capsys)
     assert code == 0, err
-    assert out.startswith(f"Wrote 178 predictions to {model / 'p.csv'}")
+    assert f"predict: wrote 178 predictions to {model / 'p.csv'}\n" in err
+    # stdout: the accuracy alone (the predictions are in the file)
+    assert out.startswith("Accuracy against the file's labels: ") and out.count("\n") == 1
     written = pd.read_csv(model / "p.csv")
     code, out, err = run_main(predict_main, [*args, "--json"], capsys)
     expected = json.loads(out)

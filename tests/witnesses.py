@@ -94,21 +94,27 @@ def gradcheck(model, params, X, y, *, atol, rtol=1e-6, fast_mode=False):
     )
 
 
-def check_witnesses(X, y, params, l2, *, backends=BACKENDS, fast_gradcheck=False):
-    """Assert that every backend's float64 loss and gradients pass all four witnesses."""
+def check_witnesses(
+    X, y, params, l2, *, backends=BACKENDS, fast_gradcheck=False, class_weight=None
+):
+    """Assert that every backend's float64 loss and gradients pass all four witnesses.
+
+    With class_weight (k,), the backends are given it, and the oracle the rows' weights.
+    """
     W, b = as_numpy(params["weight"]), as_numpy(params["bias"])
     Xn, yn = as_numpy(X), y.numpy()
-    f = oracle.objective(W, b, Xn, yn, l2)
-    exact = oracle.gradients(W, b, Xn, yn, l2)
+    row_weights = None if class_weight is None else as_numpy(class_weight)[yn]
+    f = oracle.objective(W, b, Xn, yn, l2, row_weights)
+    exact = oracle.gradients(W, b, Xn, yn, l2, row_weights)
     scale = max(1.0, *(np.abs(g).max() for g in exact.values()))
     # Rounding in the finite difference (eps * |f| / h, with room to spare) plus truncation.
     fd_atol = 100 * EPS64 * max(1.0, abs(f)) / FD_STEP + 1e-7 * scale
-    differences = oracle.finite_differences(W, b, Xn, yn, l2, FD_STEP)
+    differences = oracle.finite_differences(W, b, Xn, yn, l2, FD_STEP, row_weights)
     assert_gradients_match(differences, exact, rtol=0, atol=fd_atol, label="finite differences")
 
     gradients = {}
     for name in backends:
-        model = model_at(name, params, l2=l2)
+        model = model_at(name, params, l2=l2, class_weight=class_weight)
         loss = model.loss(X, y).item()
         assert abs(loss - f) <= RTOL_ORACLE * max(1.0, abs(f)), f"{name} loss {loss}, oracle {f}"
         gradients[name] = model.gradients(X, y)

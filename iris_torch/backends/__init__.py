@@ -21,7 +21,8 @@ def make_backend(
     """A fresh model of the named backend; the same seed gives the same initial parameters.
 
     The hyperparameters are SoftmaxRegression's, by keyword, with its defaults: lr=0.1,
-    l2=0.01, seed=0, dtype=torch.float32, device="cpu".
+    l2=0.01, seed=0, dtype=torch.float32, device="cpu", class_weight=None (or per-class
+    weights (k,) of the rows' cross-entropies; see objective.py).
     """
     if name not in REGISTRY:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -43,8 +43,10 @@ class AutogradBackend(SoftmaxRegression):
     # -- objective --------------------------------------------------------------------------------
 
     def loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """0-dim: mean cross-entropy over the m rows + l2 * sum(W ** 2)."""
-        return cross_entropy(self.logits(X), y) + l2_penalty(self.weight, self.l2)
+        """0-dim: mean cross-entropy over the m rows (row i's times s_{y_i} with class
+        weights) + l2 * sum(W ** 2)."""
+        Z = self.logits(X)
+        return cross_entropy(Z, y, self.class_weight) + l2_penalty(self.weight, self.l2)
 
     # -- gradients --------------------------------------------------------------------------------
 

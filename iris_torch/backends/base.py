@@ -8,6 +8,8 @@ rows):
     get_params() / set_params(params)   {"weight": (n, k), "bias": (k,)} in every backend
     logits(X)                           (m, n) -> (m, k)
     loss(X, y)                          mean cross-entropy + l2 * sum(weight ** 2), 0-dim
+                                        (each row's cross-entropy times its class's weight,
+                                        with class_weight; see objective.py)
     gradients(X, y)                     {"weight": (n, k), "bias": (k,)}; changes nothing
     step(X, y)                          one update param -= lr * gradient; the loss before it
 
@@ -36,6 +38,7 @@ class SoftmaxRegression:
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
         device: str | torch.device = "cpu",
+        class_weight: torch.Tensor | None = None,
     ) -> None:
         self.n_features = n_features
         self.n_classes = n_classes
@@ -44,6 +47,9 @@ class SoftmaxRegression:
         self.seed = seed
         self.dtype = dtype
         self.device = torch.device(device)
+        # class_weight: None, every row counting once, or s (k,): row i's cross-entropy counts
+        # s[y_i] times. Kept as a copy in the model's dtype and device, where the loss uses it.
+        self.class_weight = None if class_weight is None else self._checked_weights(class_weight)
 
     def initial_params(self) -> dict[str, torch.Tensor]:
         """Seeded starting point, identical in every backend, dtype and device.
@@ -60,6 +66,18 @@ class SoftmaxRegression:
             return ((2 * sample - 1) * bound).to(dtype=self.dtype, device=self.device)
 
         return {"weight": uniform(self.n_features, self.n_classes), "bias": uniform(self.n_classes)}
+
+    def _checked_weights(self, class_weight: torch.Tensor) -> torch.Tensor:
+        """class_weight as a (k,) tensor of the model's dtype and device; refuse any other
+        shape (indexing by the labels would not notice), and weights below 0 or not finite."""
+        weights = torch.as_tensor(class_weight).to(dtype=self.dtype, device=self.device, copy=True)
+        if tuple(weights.shape) != (self.n_classes,):
+            raise ValueError(
+                f"class_weight must have shape ({self.n_classes},), got {tuple(weights.shape)}"
+            )
+        if not (weights.isfinite().all() and (weights >= 0).all()):
+            raise ValueError(f"class_weight must be finite and >= 0, got {weights.tolist()}")
+        return weights
 
     def _checked(self, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Refuse a params dict of the wrong shape before copy_ could broadcast it silently."""
@@ -84,8 +102,11 @@ class SoftmaxRegression:
         return self.predict_log_proba(X).argmax(dim=1)
 
     def __repr__(self) -> str:
+        weights = (
+            "" if self.class_weight is None else f", class_weight={self.class_weight.tolist()}"
+        )
         return (
             f"{type(self).__name__}(n_features={self.n_features}, n_classes={self.n_classes}, "
             f"lr={self.lr}, l2={self.l2}, seed={self.seed}, dtype={self.dtype}, "
-            f"device={str(self.device)!r})"
+            f"device={str(self.device)!r}{weights})"
         )

@@ -20,12 +20,19 @@ def logits_fn(params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
     return X @ params["weight"] + params["bias"]
 
 
-def loss_fn(params: dict[str, torch.Tensor], X: torch.Tensor, y: torch.Tensor, l2: float):
-    """0-dim: mean cross-entropy + l2 * sum(W ** 2); a pure function of its arguments."""
-    return cross_entropy(logits_fn(params, X), y) + l2_penalty(params["weight"], l2)
+def loss_fn(
+    params: dict[str, torch.Tensor],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    l2: float,
+    class_weight: torch.Tensor | None = None,
+):
+    """0-dim: mean cross-entropy (row i's times class_weight[y_i], if given) + l2 * sum(W ** 2);
+    a pure function of its arguments."""
+    return cross_entropy(logits_fn(params, X), y, class_weight) + l2_penalty(params["weight"], l2)
 
 
-# Functions of (params, X, y, l2), like loss_fn, differentiating by its first argument:
+# Functions of (params, X, y, l2, class_weight), like loss_fn, differentiating by its first one:
 # gradient_fn returns {"weight": dL/dW, "bias": dL/db}; gradient_and_loss_fn returns
 # (that dict, the loss), as jax.value_and_grad does in the other order.
 gradient_fn = grad(loss_fn)
@@ -60,19 +67,20 @@ class FunctionalBackend(SoftmaxRegression):
     # -- objective --------------------------------------------------------------------------------
 
     def loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """0-dim: mean cross-entropy over the m rows + l2 * sum(W ** 2)."""
-        return loss_fn(self.params, X, y, self.l2)
+        """0-dim: mean cross-entropy over the m rows (row i's times s_{y_i} with class
+        weights) + l2 * sum(W ** 2)."""
+        return loss_fn(self.params, X, y, self.l2, self.class_weight)
 
     # -- gradients --------------------------------------------------------------------------------
 
     def gradients(self, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """dL/dW (n, k) and dL/db (k,), by torch.func.grad of the pure loss."""
-        return gradient_fn(self.params, X, y, self.l2)
+        return gradient_fn(self.params, X, y, self.l2, self.class_weight)
 
     # -- update -----------------------------------------------------------------------------------
 
     def step(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One step of gradient descent on (X, y); returns the loss before the update."""
-        gradients, loss = gradient_and_loss_fn(self.params, X, y, self.l2)
+        gradients, loss = gradient_and_loss_fn(self.params, X, y, self.l2, self.class_weight)
         self.params = {key: self.params[key] - self.lr * gradients[key] for key in self.params}
         return loss

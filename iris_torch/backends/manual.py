@@ -43,8 +43,10 @@ class ManualBackend(SoftmaxRegression):
     # -- objective --------------------------------------------------------------------------------
 
     def loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """0-dim: mean cross-entropy over the m rows + l2 * sum(W ** 2)."""
-        return cross_entropy(self.logits(X), y) + l2_penalty(self.weight, self.l2)
+        """0-dim: mean cross-entropy over the m rows (row i's times s_{y_i} with class
+        weights) + l2 * sum(W ** 2)."""
+        Z = self.logits(X)
+        return cross_entropy(Z, y, self.class_weight) + l2_penalty(self.weight, self.l2)
 
     # -- gradients --------------------------------------------------------------------------------
 
@@ -55,11 +57,14 @@ class ManualBackend(SoftmaxRegression):
         softmax(z)_j - [j == y]. Averaging over the m rows, with A = softmax(Z) and Y the
         one-hot labels: dL/dZ = (A - Y) / m. Since Z = XW + b, the chain rule gives
         dW = X^T dZ and db = the column sums of dZ; the penalty l2 * sum(W ** 2) adds
-        2 * l2 * W to dW and nothing to db.
+        2 * l2 * W to dW and nothing to db. With class weights s (k,), row i's cross-entropy is
+        multiplied by s_{y_i}, and so is its row of dZ: dZ = s_y[:, None] * (A - Y) / m.
         """
         A = softmax(self.logits(X))  # (m, k)
         Y = one_hot(y, self.n_classes, dtype=A.dtype)  # (m, k)
         dZ = (A - Y) / X.shape[0]  # (m, k)
+        if self.class_weight is not None:
+            dZ *= self.class_weight[y].unsqueeze(1)  # row i times s_{y_i}
         dW = torch.mm(X.T, dZ) + 2 * self.l2 * self.weight  # (n, k)
         db = dZ.sum(dim=0)  # (k,)
         return {"weight": dW, "bias": db}

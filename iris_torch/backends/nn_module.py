@@ -5,7 +5,8 @@ stores its weight as (k, n), the transpose of W, and computes Z = X W^T + b; get
 set_params transpose, so that every backend speaks the same (n, k) layout.
 
 Diff this file against autograd.py: the hand-written forward pass, loss and update are replaced
-by torch.nn's layer, loss and optimizer. One line is subtle: SGD's weight_decay (see __init__).
+by torch.nn's layer, loss and optimizer. Two lines are subtle: SGD's weight_decay, and the
+criterion's reduction, which matters once the classes have weights (see __init__).
 """
 
 import torch
@@ -28,7 +29,16 @@ class NNModuleBackend(SoftmaxRegression):
         with torch.random.fork_rng(devices=[]):
             self.linear = nn.Linear(n_features, n_classes, dtype=self.dtype).to(self.device)
         self.set_params(self.initial_params())
-        self.criterion = nn.CrossEntropyLoss()  # takes logits: applies log-softmax itself
+        # nn.CrossEntropyLoss takes logits: it applies log-softmax itself. Given weights s, it
+        # multiplies row i's cross-entropy by s[y_i]; but its default reduction="mean" then
+        # divides by the batch's sum of those weights, not by its rows m: a weighted mean, which
+        # on minibatches is another objective than ours (see objective.py). So with weights the
+        # criterion sums, and cross_entropy below divides by the rows. Without weights its mean
+        # is ours (a sum divided afterwards can differ from it in the last bit on a GPU).
+        if self.class_weight is None:
+            self.criterion = nn.CrossEntropyLoss()
+        else:
+            self.criterion = nn.CrossEntropyLoss(weight=self.class_weight, reduction="sum")
         # SGD's weight_decay=w adds w * W to the gradient, which is the gradient of
         # (w / 2) * sum(W ** 2). Our penalty is l2 * sum(W ** 2), so w = 2 * l2; and only on
         # the weight: the bias sits in its own group with no decay, as it is not penalised.
@@ -60,13 +70,20 @@ class NNModuleBackend(SoftmaxRegression):
 
     # -- objective --------------------------------------------------------------------------------
 
+    def cross_entropy(self, Z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """0-dim: the criterion on the logits Z (m, k), over the m rows (see __init__)."""
+        if self.criterion.reduction == "sum":
+            return self.criterion(Z, y) / Z.shape[0]
+        return self.criterion(Z, y)
+
     def loss(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """0-dim: mean cross-entropy over the m rows + l2 * sum(W ** 2).
+        """0-dim: mean cross-entropy over the m rows (row i's times s_{y_i} with class
+        weights) + l2 * sum(W ** 2).
 
         The penalty is added here so that the loss we report is the objective we minimise and
         compares with the other backends'; in training, SGD applies it through weight_decay.
         """
-        return self.criterion(self.logits(X), y) + l2_penalty(self.linear.weight, self.l2)
+        return self.cross_entropy(self.logits(X), y) + l2_penalty(self.linear.weight, self.l2)
 
     # -- gradients --------------------------------------------------------------------------------
 
@@ -77,7 +94,7 @@ class NNModuleBackend(SoftmaxRegression):
         2 * l2 * W, to the weight's gradient, and nothing to the bias's.
         """
         weight, bias = self.linear.weight, self.linear.bias
-        dW, db = torch.autograd.grad(self.criterion(self.logits(X), y), (weight, bias))
+        dW, db = torch.autograd.grad(self.cross_entropy(self.logits(X), y), (weight, bias))
         dW = dW + 2 * self.l2 * weight.detach()  # (k, n)
         return {"weight": dW.T.contiguous(), "bias": db}  # (k, n) -> (n, k)
 
@@ -86,7 +103,7 @@ class NNModuleBackend(SoftmaxRegression):
     def step(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One step of gradient descent on (X, y); returns the loss before the update."""
         self.optimizer.zero_grad()  # backward() adds into .grad: clear what the last step left
-        cross_entropy = self.criterion(self.logits(X), y)
+        cross_entropy = self.cross_entropy(self.logits(X), y)
         cross_entropy.backward()  # the penalty is not in the graph: weight_decay applies it
         loss = cross_entropy.detach() + l2_penalty(self.linear.weight.detach(), self.l2)
         self.optimizer.step()  # param -= lr * (param.grad + weight_decay * param)

@@ -4,7 +4,8 @@
 `python -m iris_torch.predict ...`. Every command reports bad input the same way: one line on
 stderr naming the problem, exit code 2, no traceback, no file written; a run that fails after it
 has started (training that diverges) exits with 1; Ctrl-C ends a command with one line and exit
-code 130, leaving no partial file.
+code 130, SIGTERM (what `timeout`, `kill` and job schedulers send) with one line and 143,
+leaving no partial file. No command writes a file that it reads, or one file twice.
 """
 
 import argparse
@@ -12,12 +13,20 @@ import importlib
 import importlib.util
 import math
 import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .. import __version__
-from ..errors import CheckpointError, DataError, DivergenceError, GroupError, UsageError
+from ..errors import (
+    CheckpointError,
+    DataError,
+    DivergenceError,
+    GroupError,
+    Stopped,
+    UsageError,
+)
 from ..plots import figure_format
 
 COMMANDS = {"train": "train a model", "predict": "predict with a saved model"}
@@ -45,7 +54,8 @@ def number(kind: Callable[[str], float], test: Callable[[float], bool], requirem
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
         if not test(value):
             raise argparse.ArgumentTypeError(f"{text!r} must be {requirement}")
         return value
@@ -57,9 +67,39 @@ positive_int = number(int, lambda v: v >= 1, "an integer of at least 1")
 non_negative_int = number(int, lambda v: v >= 0, "an integer of at least 0")
 positive_float = number(float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
 non_negative_float = number(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
-fraction = number(float, lambda v: 0 < v < 1, "strictly between 0 and 1")
 finite_float = number(float, math.isfinite, "a finite number")
 seed = number(int, lambda v: 0 <= v < 2**63, "an integer from 0 to 2**63 - 1")
+
+
+def test_size(text: str) -> int | float:
+    """An argparse type for --test-size, as scikit-learn reads test_size: a whole number is a
+    count of rows (0: no test set), a number with a point a share strictly between 0 and 1."""
+    try:
+        return non_negative_int(text)
+    except argparse.ArgumentTypeError:
+        pass
+    try:
+        share = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number: give a share such as 0.2, or a count of rows such as 30"
+        ) from None
+    if not 0 < share < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a share strictly between 0 and 1, or a whole number of rows "
+            "(0: train on every row)"
+        )
+    return share
+
+
+DECIMAL = dict(
+    choices=(".", ","),
+    default=".",
+    metavar="CHAR",
+    help="the CSV's decimal mark: . (default) or , (then 14,23 is 14.23, as Excel writes numbers "
+    "in much of Europe)",
+)
+"""--decimal, as train and predict take it (argparse's keyword arguments)."""
 
 SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
 
@@ -102,14 +142,62 @@ def check_plot_path(path: str, flag: str) -> None:
     check_matplotlib(flag)
 
 
+def check_no_clash(reads: Iterable[tuple[str, str]], writes: Iterable[tuple[str, str]]) -> None:
+    """Refuse, before any work, a run that would write over a file it reads, or write one file
+    twice: each of `writes` and `reads` is (flag, path), "-" (a standard stream) ignored, and a
+    --data pattern stands for each file it names. Paths are compared by what they lead to:
+    the same file by another name, through a symbolic link or a hard link, is the same file.
+    One UsageError names every clash."""
+    reads = [(flag, path) for flag, pattern in reads for path in _named(pattern)]
+    writes = [(flag, path) for flag, path in writes if path != "-"]
+    clashes = []
+    for i, (flag, path) in enumerate(writes):
+        for other_flag, other in reads:
+            if _same_file(path, other):
+                shown = other if other == path else f"{other} (the same file)"
+                clashes.append(f"{flag} {path} would overwrite {shown}, which {other_flag} reads")
+        for other_flag, other in writes[:i]:
+            if _same_file(path, other):
+                clashes.append(f"{other_flag} and {flag} both write {path}")
+    if clashes:
+        raise UsageError("; ".join(clashes) + "; choose other paths for what is written")
+
+
+def _named(pattern: str) -> list[str]:
+    """The files a read flag names: a --data pattern's files, or none for standard input."""
+    if pattern == "-":
+        return []
+    from ..data.read import data_files  # pandas, which the run is about to need anyway
+
+    try:
+        return data_files(pattern)
+    except DataError:  # a pattern that matches nothing: the reader says so, in its turn
+        return []
+
+
+def _same_file(first: str, second: str) -> bool:
+    """Whether two paths lead to one file: the same inode where both exist (hard links too),
+    else the same path once symbolic links and .. are resolved."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return Path(first).resolve() == Path(second).resolve()
+
+
 def run_reporting_errors(prog: str, work: Callable[[], int], speaks: bool = True) -> int:
     """Run a command's work; turn the errors a user can act on into one line and an exit code.
-    speaks: whether this process prints them (in a run of several processes, one does)."""
+    speaks: whether this process prints them (in a run of several processes, one does).
+
+    While the work runs, SIGTERM is turned into Stopped, a KeyboardInterrupt, so that it ends
+    the command as Ctrl-C does (the model saved with --save-on-interrupt, a half-written file
+    removed), with 128 + 15 as a shell reports a SIGTERM; the signal's handling is put back
+    after, so that a program calling main() keeps its own."""
 
     def say(line: str) -> None:
         if speaks:
             print(f"{prog}: {line}", file=sys.stderr)
 
+    before = _raise_on_sigterm()
     try:
         return work()
     except (UsageError, DataError, CheckpointError) as error:
@@ -121,14 +209,31 @@ def run_reporting_errors(prog: str, work: Callable[[], int], speaks: bool = True
     except GroupError as error:  # what this process saw of the others: each survivor says it
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt as interrupt:  # Ctrl-C; during training it says in which epoch
+    except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM; in training, it says the epoch
         say(f"{interrupt or 'interrupted'}")
-        return 130  # what a shell reports for a process that SIGINT ended: 128 + 2
+        # what a shell reports for a process that the signal ended: 128 + 2, or 128 + 15
+        return 128 + getattr(interrupt, "signal", signal.SIGINT)
     except BrokenPipeError:
         # The reader went away (say, `| head`): stop quietly, as Unix tools do. Point stdout
         # at /dev/null so that Python's final flush does not fail a second time.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
+
+
+def _raise_on_sigterm():
+    """Make SIGTERM raise Stopped; return the handler it had (None where none can be set:
+    outside the main thread)."""
+
+    def stopped(signum, frame) -> None:
+        raise Stopped("stopped by SIGTERM")
+
+    try:
+        return signal.signal(signal.SIGTERM, stopped)
+    except ValueError:  # signal only works in the main thread
+        return None
 
 
 USAGE = "\n".join(

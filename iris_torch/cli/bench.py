@@ -781,7 +781,11 @@ def table(results: dict, device: torch.device, sizes: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m iris_torch.bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m iris_torch.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the docstring as laid out
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="scale case")
     parser.add_argument(

@@ -10,27 +10,79 @@ columns are matched to the model's features by name (other columns are ignored);
 holds the model's label column, the accuracy on it is reported. Those labels are read as
 training read the model's (data/read.py: compared as numbers when the classes are numbers, so
 1.0 is class 1); rows whose label the model does not know are counted, named in a note on
-stderr, and left out of the accuracy. With --out, the predictions go to a CSV file that pandas
+stderr, and left out of the accuracy. With --out, the predictions go to a file that pandas
 reads back: the input's id column if it has one, the predicted class (a number when the classes
-are numbers), and each class's probability at full precision.
+are numbers), and each class's probability at full precision. Its suffix says how it is
+written (OUT_SUFFIXES): CSV or tab-separated, compressed or not, or Parquet.
 """
 
 import argparse
+import importlib.util
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DataError, UsageError
+from ..errors import UsageError
 from ..files import atomic_path, check_model_file
-from . import ArgumentParser, check_writable, finite_float, run_reporting_errors, separator
+from . import (
+    DECIMAL,
+    ArgumentParser,
+    check_no_clash,
+    check_writable,
+    finite_float,
+    run_reporting_errors,
+    separator,
+)
 from .formatting import format_table
 
 if TYPE_CHECKING:
     import pandas
 
 SHOWN_LABELS = 5  # unknown labels named in the note; the rest are counted
+
+TABLES = {".csv": ",", ".tsv": "\t"}  # text tables --out writes, by suffix: their separators
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}  # as the reader reads
+OUT_SUFFIXES = "; ".join(
+    [", ".join([*TABLES, *(f".csv{c}" for c in COMPRESSIONS)]), ".parquet (needs pyarrow)"]
+)
+
+
+def out_format(path: str) -> tuple[str, str | None]:
+    """How --out writes `path`, from its suffix: (".csv", ".tsv" or ".parquet", the compression
+    or None). Refused (UsageError) before any work: another suffix, and Parquet without pyarrow,
+    rather than a file that its name misdescribes."""
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes[-2:]]
+    compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
+    if compression is not None:
+        suffixes.pop()
+    kind = suffixes[-1] if suffixes else ""
+    if kind == ".parquet" and compression is None:
+        if importlib.util.find_spec("pyarrow") is None:
+            raise UsageError(
+                f"--out {path}: writing Parquet needs pyarrow: pip install pyarrow "
+                '(or pip install -e ".[parquet]" in a clone)'
+            )
+        return kind, None
+    if kind not in TABLES:
+        raise UsageError(f"--out {path}: predict writes files named by their kind: {OUT_SUFFIXES}")
+    return kind, compression
+
+
+def write_table(table: "pandas.DataFrame", path: str) -> None:
+    """The predictions to `path`, as its suffix says (out_format), atomically."""
+    kind, compression = out_format(path)
+    with atomic_path(path) as temporary:
+        if kind == ".parquet":
+            table.to_parquet(temporary, index=False)
+            return
+        # named explicitly: the temporary file's own suffix (.tmp) would say "no compression"
+        method = None if compression is None else {"method": compression}
+        if compression == "zip":  # the archive's one file: the name less its .zip
+            method["archive_name"] = Path(path).name[: -len(".zip")]
+        table.to_csv(temporary, index=False, sep=TABLES[kind], compression=method)
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -43,8 +95,24 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--csv", metavar="PATH", help="predict every row of this file (as train --data reads)"
     )
     parser.add_argument("--sep", type=separator, help="the CSV's separator (default: found)")
+    parser.add_argument("--decimal", **DECIMAL)
     parser.add_argument(
-        "--out", metavar="PATH", help="write the predictions as CSV to PATH (- for stdout)"
+        "--no-header",
+        dest="header",
+        action="store_false",
+        help="the CSV has no header line: its columns are named by position, 0, 1, ..., as the "
+        "model's are when it was trained with --no-header",
+    )
+    parser.add_argument(
+        "--dropna",
+        action="store_true",
+        help="leave out rows with a missing feature value (a note says how many)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="PATH",
+        help="write the predictions to PATH, as its suffix says: .csv, .tsv, .csv.gz (.bz2, "
+        ".zip, .xz), .parquet; - for CSV on standard output",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     parser.add_argument(
@@ -53,11 +121,18 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def read_rows(args: argparse.Namespace, feature_names: tuple[str, ...], target: str):
+def read_rows(
+    args: argparse.Namespace,
+    feature_names: tuple[str, ...],
+    target: str,
+    notes: list[str],
+):
     """(X (m, n) float64 in the model's feature order, labels or None, ids or None).
 
     labels: the file's column `target` as text, if it has one; ids: its first column that
-    looks like a row index (see read.py), as (name, texts), to carry into --out.
+    looks like a row index (see read.py), as (name, texts), to carry into --out. With
+    --dropna, the rows with a missing feature value are left out of all three alike, and
+    `notes` gets the note that says how many, for stderr.
     """
     if args.csv is None:
         n = len(feature_names)
@@ -67,23 +142,19 @@ def read_rows(args: argparse.Namespace, feature_names: tuple[str, ...], target: 
                 f"got {len(args.features)}"
             )
         return np.array([args.features], dtype=np.float64), None, None
-    from ..data.read import column_names, is_index_name, open_source, read_columns
+    from ..data.read import read_for_model
 
-    source = open_source(args.csv)
-    columns = column_names(source, args.sep)
-    missing = [name for name in feature_names if name not in columns]
-    if missing:
-        raise DataError(
-            f"{source.name}: no column {missing[0]!r}; the model needs {', '.join(feature_names)}"
-        )
-    id_name = next((c for c in columns if is_index_name(c) and c not in feature_names), None)
-    texts = [name for name in (id_name, target) if name in columns]
-    read = read_columns(
-        source, args.sep, list(feature_names), texts, "float64", optional=tuple(texts)
+    read = read_for_model(
+        args.csv,
+        feature_names,
+        target,
+        sep=args.sep,
+        decimal=args.decimal,
+        header=args.header,
+        dropna=args.dropna,
     )
-    labels = read.texts[target] if target in columns else None
-    ids = None if id_name is None else (id_name, read.texts[id_name])
-    return read.numbers, labels, ids
+    notes += read.notes
+    return read.numbers, read.labels, read.ids
 
 
 def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None", list[str]]:
@@ -100,7 +171,15 @@ def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None", 
         raise UsageError("give feature values or --csv, not both")
     if args.csv is None and not args.features:
         raise UsageError("give the feature values of a row, or --csv PATH")
+    if args.out == "-" and args.json:
+        raise UsageError(
+            "--out - writes the predictions to standard output, where --json would print its "
+            "summary: give --out a file name, or leave out --json"
+        )
+    reads = [("--model", args.model)] + ([] if args.csv is None else [("--csv", args.csv)])
+    check_no_clash(reads, [] if args.out is None else [("--out", args.out)])
     if args.out is not None and args.out != "-":
+        out_format(args.out)
         check_writable(args.out, "--out")
     check_model_file(args.model)  # before paying for torch
 
@@ -110,7 +189,8 @@ def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None", 
     from ..data.read import class_values, codes_for
 
     model = checkpoint.load(args.model)
-    rows, labels, ids = read_rows(args, model.feature_names, model.target)
+    notes: list[str] = []
+    rows, labels, ids = read_rows(args, model.feature_names, model.target, notes)
     X = torch.from_numpy(rows)
     if not torch.isfinite(X.to(model.weight.dtype)).all():
         raise UsageError(f"a feature value is beyond the range of the model's {model.weight.dtype}")
@@ -125,19 +205,18 @@ def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None", 
         "feature_names": list(model.feature_names),
         "class_names": values,
     }
-    notes = []
     if labels is not None:
         codes = codes_for(labels, model.class_names, model.numeric_classes)
         known = codes >= 0
         result["accuracy"] = float((chosen[known] == codes[known]).mean()) if known.any() else None
         if not known.all():
-            result["unknown_labels"] = unknown = _counted_labels(labels[~known])
-            notes.append(_unknown_note(unknown, int(known.sum())))
+            result["unknown_labels"] = unknown = counted_labels(labels[~known])
+            notes.append(unknown_note(unknown, int(known.sum())))
     table = None
     if args.out is not None:
         import pandas
 
-        columns = {} if ids is None else {ids[0]: ids[1].to_numpy()}
+        columns = {} if ids is None else {ids[0]: _ids_as_values(ids[1])}
         columns["predicted"] = predicted
         columns |= {f"p_{name}": probabilities[:, j] for j, name in enumerate(model.class_names)}
         table = pandas.DataFrame(columns)
@@ -150,14 +229,23 @@ def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None", 
     return result, table, notes
 
 
-def _counted_labels(labels: "pandas.Series") -> dict[str, int]:
+def _ids_as_values(ids: "pandas.Series") -> np.ndarray:
+    """The id column as numbers when every id is one (as pandas would read it back from a CSV),
+    else as text: a Parquet file keeps the type, and a join on int ids needs ints."""
+    import pandas
+
+    numbers = pandas.to_numeric(ids, errors="coerce")
+    return (numbers if numbers.notna().all() else ids).to_numpy()
+
+
+def counted_labels(labels: "pandas.Series") -> dict[str, int]:
     """{label: rows}, most rows first (then in text order): labels less spaces, "" if blank."""
     counts = labels.fillna("").str.strip().value_counts()
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return {text: int(n) for text, n in ordered}
 
 
-def _unknown_note(unknown: dict[str, int], known: int) -> str:
+def unknown_note(unknown: dict[str, int], known: int) -> str:
     """'3 rows have labels the model does not know ('x' 2 rows, 'y' 1 row); accuracy is ...'"""
     rows = sum(unknown.values())
     shown = [f"{text!r} {n} row{'s' if n != 1 else ''}" for text, n in unknown.items()]
@@ -172,12 +260,13 @@ def _unknown_note(unknown: dict[str, int], known: int) -> str:
 
 
 def report(result: dict) -> str:
+    """The text on standard output: the predictions (with --out, they are in the file), and the
+    accuracy where the rows had labels."""
     names = [str(value) for value in result["class_names"]]  # the probabilities' keys
     if "out" in result:
-        lines = [f"Wrote {result['rows']} predictions to {result['out']}"]
-        if result.get("accuracy") is not None:
-            lines.append(f"Accuracy against the file's labels: {result['accuracy']:.1%}")
-        return "\n".join(lines)
+        if result.get("accuracy") is None:
+            return ""
+        return f"Accuracy against the file's labels: {result['accuracy']:.1%}"
     predictions = result["predictions"]
     if len(predictions) == 1:
         (only,) = predictions
@@ -213,9 +302,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             table.to_csv(sys.stdout, index=False)
             return 0
         if table is not None:
-            with atomic_path(args.out) as path:
-                table.to_csv(path, index=False)
-        print(json.dumps(result) if args.json else report(result))
+            write_table(table, args.out)
+            print(f"{parser.prog}: wrote {len(table)} predictions to {args.out}", file=sys.stderr)
+        text = json.dumps(result) if args.json else report(result)
+        if text:
+            print(text)
         return 0
 
     return run_reporting_errors(parser.prog, work)

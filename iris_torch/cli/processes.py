@@ -36,7 +36,7 @@ from ..data.read import (
     with_classes,
 )
 from ..distributed import DataParallel, share
-from ..errors import DataError, GroupError, UsageError
+from ..errors import DataError, GroupError, Stopped, UsageError
 from ..training import Shard
 
 Split = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, Shard | None]
@@ -54,6 +54,9 @@ class Alone:
 
     def notes(self, table: Table) -> tuple[str, ...]:
         return table.notes
+
+    def agreed(self, work: Callable[[], Any]) -> Any:
+        return work()
 
     def wrap(self, model):
         return model
@@ -222,4 +225,4 @@ def first_sentence(error: BaseException) -> str:
 
 
 def _terminated(signum, frame) -> None:
-    raise KeyboardInterrupt("stopped by SIGTERM (torchrun stops every process when one fails)")
+    raise Stopped("stopped by SIGTERM (torchrun stops every process when one fails)")

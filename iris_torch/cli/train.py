@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING
 from .. import BACKENDS
 from ..errors import DivergenceError, TrainingInterrupted, UsageError
 from . import (
+    DECIMAL,
     ArgumentParser,
+    check_no_clash,
     check_plot_path,
     check_writable,
-    fraction,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -31,14 +32,20 @@ from . import (
     run_reporting_errors,
     seed,
     separator,
+    test_size,
 )
 from .formatting import format_table
 
 if TYPE_CHECKING:
+    import torch
+
+    from ..data.prepare import Dataset
     from ..data.read import Table
-    from .processes import Together
+    from .processes import Alone, Together
 
 DTYPES = ("float32", "float64")
+CLASS_WEIGHTS = ("none", "balanced")
+DEFAULT_TEST_SIZE = 0.2
 HYPERPARAMETERS = (
     "epochs",
     "lr",
@@ -49,6 +56,7 @@ HYPERPARAMETERS = (
     "standardize",
     "dtype",
     "tol",
+    "class_weight",
 )
 DEFAULT_TOL = 0.01
 """Training has converged when the full gradient's norm is a hundredth of what it was at the
@@ -92,6 +100,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     add("--sep", type=separator, help="the CSV's separator (default: found from the header)")
     add("--dropna", action="store_true", help="leave out rows with missing values")
+    add("--decimal", **DECIMAL)
+    add(
+        "--no-header",
+        dest="header",
+        action="store_false",
+        help="the CSV has no header line: columns are named by position, 0 for the first, in "
+        "--target, --drop and --keep",
+    )
     add("--epochs", type=positive_int, default=1000, help="passes over the data (%(default)s)")
     add("--lr", type=positive_float, default=0.1, help="learning rate (%(default)s)")
     add(
@@ -100,9 +116,33 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default=DEFAULT_TOL,
         help="stop once the gradient's norm is this fraction of its first value (%(default)s)",
     )
-    add("--l2", type=non_negative_float, default=0.01, help="penalty l2*sum(W^2) (%(default)s)")
+    add(
+        "--l2",
+        type=non_negative_float,
+        default=0.01,
+        help="penalty l2*sum(W^2) added to the mean cross-entropy (%(default)s); "
+        "scikit-learn's LogisticRegression(C) is l2 = 1/(2*C*m) for m training rows",
+    )
+    add(
+        "--class-weight",
+        choices=CLASS_WEIGHTS,
+        default="none",
+        help="balanced: weigh each row's loss by m/(k*rows of its class), as scikit-learn's "
+        "class_weight='balanced', so rare classes count as much as common ones (%(default)s)",
+    )
     add("--batch-size", type=positive_int, metavar="N", help="rows per step (default: all)")
-    add("--test-size", type=fraction, default=0.2, help="share held out for testing (%(default)s)")
+    add(
+        "--test-size",
+        type=test_size,
+        metavar="SIZE",
+        help="rows held out for testing, stratified: a share (0.2) or a count (30); 0 trains on "
+        "every row (default: 0.2, or 0 with --test-data)",
+    )
+    add(
+        "--test-data",
+        metavar="PATH",
+        help="evaluate on this file of your own (read as --data is) instead of rows held out",
+    )
     add("--seed", type=seed, default=0, help="seeds the split, init and batch order (%(default)s)")
     add(
         "--no-standardize",
@@ -142,9 +182,28 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def check_flags(args: argparse.Namespace) -> None:
-    """The flags that can be checked without the data, so that a mistake costs no waiting."""
+    """The flags that can be checked without the data, so that a mistake costs no waiting; and
+    --test-size's default, which depends on --test-data."""
+    if args.test_data is not None:
+        if args.test_size not in (None, 0):
+            raise UsageError(
+                "give --test-size or --test-data, not both: with --test-data every row of "
+                "--data trains the model and the file you name tests it"
+            )
+        if args.test_data == "-" and args.data == "-":
+            raise UsageError("--data and --test-data cannot both be standard input")
+    if args.test_size is None:
+        args.test_size = 0 if args.test_data is not None else DEFAULT_TEST_SIZE
     if args.save_on_interrupt and args.save is None:
         raise UsageError("--save-on-interrupt needs --save PATH: where to write the model")
+    from ..data.read import iris_path  # pandas, which reading the data needs next anyway
+
+    reads = [("--data", args.data or str(iris_path())), ("--test-data", args.test_data)]
+    writes = [("--save", args.save), ("--plot", args.plot)]
+    check_no_clash(
+        [(flag, path) for flag, path in reads if path is not None],
+        [(flag, path) for flag, path in writes if path is not None],
+    )
     if args.save is not None:
         check_writable(args.save, "--save")
     if args.plot is not None:
@@ -152,13 +211,20 @@ def check_flags(args: argparse.Namespace) -> None:
 
 
 def read_options(args: argparse.Namespace) -> dict:
+    """The reader's options from the flags. The bundled Iris.csv has an Id column that is known
+    to be no feature: it is dropped by name, with no note about it, unless --keep Id."""
+    drop = tuple(args.drop)
+    if args.data is None and "Id" not in (*args.keep, *drop, args.target):
+        drop += ("Id",)
     return dict(
         target=args.target,
-        drop=tuple(args.drop),
+        drop=drop,
         keep=tuple(args.keep),
         dtype=args.dtype,
         sep=args.sep,
         dropna=args.dropna,
+        decimal=args.decimal,
+        header=args.header,
     )
 
 
@@ -176,6 +242,49 @@ def check_inputs(args: argparse.Namespace) -> "Table":
         table = read_table(args.data, **read_options(args))
     check_split(table.class_sizes(), args.test_size)
     return table
+
+
+def test_rows(
+    args: argparse.Namespace,
+    dataset: "Dataset",
+    numeric: bool,
+    processes: "Alone | Together",
+    note: Callable[[str], None],
+) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """--test-data: the file's rows (X (m, n) in the model's feature order, y (m,) numbered as
+    the training classes), this process's share of them; read with --data's options, its
+    columns matched by name as predict matches them. Rows whose label is none of the training
+    classes are left out and counted in a note, as predict leaves them out of its accuracy."""
+    import torch
+
+    from ..data.read import codes_for, read_for_model
+    from ..distributed import share
+    from .predict import counted_labels, unknown_note
+
+    options = read_options(args)
+    for name in ("target", "drop", "keep"):  # the model's features decide the columns
+        options.pop(name)
+    read = processes.agreed(
+        lambda: read_for_model(
+            args.test_data, dataset.feature_names, args.target, labels_required=True, **options
+        )
+    )
+    features, labels = read.numbers, read.labels
+    codes = codes_for(labels, dataset.class_names, numeric)
+    known = codes >= 0
+    for line in read.notes:
+        note(f"note: --test-data {line}")
+    if not known.any():
+        raise UsageError(
+            f"--test-data {args.test_data}: no row has a label the model knows "
+            f"(its classes: {', '.join(dataset.class_names)})"
+        )
+    if not known.all():
+        unknown = unknown_note(counted_labels(labels[~known]), int(known.sum()))
+        note(f"note: --test-data {unknown}")
+    mine = share(int(known.sum()), processes.world, processes.rank)
+    X = torch.from_numpy(features[known][mine])
+    return X, torch.from_numpy(codes[known][mine])
 
 
 def resolve_device(name: str, dtype: str):
@@ -206,17 +315,19 @@ def train(
 ) -> dict:
     """Split, standardise, train, evaluate; save and plot if asked. Returns the summary.
 
-    log: the progress lines (stdout); note: what was written where (stderr). processes: this
-    process's part in a run of several (table is then its part of the data; see processes.py).
+    log: the progress lines (stdout); note: notes, warnings and what was written where
+    (stderr, whatever the verbosity). processes: this process's part in a run of several (table
+    is then its part of the data; see processes.py). With --test-size 0 and no --test-data there
+    is no test set: the per-class scores and the confusion matrix are then the training rows'.
     """
     import torch
 
     from .. import checkpoint
     from ..backends import make_backend
     from ..backends.memory import keep_freed_memory
-    from ..data.prepare import Standardizer
+    from ..data.prepare import Standardizer, balanced_class_weights
     from ..data.read import class_values
-    from ..metrics import confusion_matrix, per_class
+    from ..metrics import averages, confusion_matrix, per_class
     from ..training import evaluate, fit
     from .processes import Alone
 
@@ -228,11 +339,13 @@ def train(
     keep_freed_memory()  # this process trains: reuse each step's buffers (see memory.py)
     notes = processes.notes(table)  # of several processes, what every one's reader said
     for line in notes:
-        log(line)
+        note(f"note: {line}")
     dataset, (X_train, X_test, y_train, y_test, shard) = processes.split(
         table, args.test_size, args.seed
     )
     summed = processes.summed
+    if args.test_data is not None:
+        X_test, y_test = test_rows(args, dataset, table.numeric_classes, processes, note)
     n_train, n_test = (int(summed(torch.tensor(len(y)))) for y in (y_train, y_test))
     standardizer = (
         Standardizer.fit(X_train, summed, processes.largest) if args.standardize else None
@@ -241,6 +354,10 @@ def train(
         X_train, X_test = standardizer.transform(X_train), standardizer.transform(X_test)
     X_train, X_test = (X.to(dtype=dtype, device=device) for X in (X_train, X_test))
     y_train, y_test = y_train.to(device), y_test.to(device)
+    class_weight = None
+    if args.class_weight == "balanced":  # from the training rows of every process
+        counts = summed(torch.bincount(y_train.cpu(), minlength=dataset.n_classes))
+        class_weight = balanced_class_weights(counts)
 
     model = make_backend(
         args.backend,
@@ -251,6 +368,7 @@ def train(
         seed=args.seed,
         dtype=dtype,
         device=device,
+        class_weight=class_weight,
     )
     hyperparameters = {key: getattr(args, key) for key in HYPERPARAMETERS}
 
@@ -274,9 +392,10 @@ def train(
         note(f"wrote the model to {args.save}")
 
     together = f" in {processes.world} processes" if processes.world > 1 else ""
+    tested = f"{n_test} test rows" if n_test else "no test rows (--test-size 0)"
     log(
         f"{model.name} backend on {device}{together}, {args.dtype}: {n_train} training rows, "
-        f"{n_test} test rows, {dataset.n_features} features, {dataset.n_classes} classes"
+        f"{tested}, {dataset.n_features} features, {dataset.n_classes} classes"
     )
     trainer = processes.wrap(model)  # one process: the model itself
     try:
@@ -287,8 +406,8 @@ def train(
             epochs=args.epochs,
             batch_size=args.batch_size,
             seed=args.seed,
-            X_val=X_test,
-            y_val=y_test,
+            X_val=X_test if n_test else None,
+            y_val=y_test if n_test else None,
             log_every=args.log_every,
             log=log,
             tol=args.tol,
@@ -304,12 +423,17 @@ def train(
         if args.save is not None and args.save_on_interrupt and processes.speaks:
             save()
             raise TrainingInterrupted(
-                interrupted.epoch, interrupted.epochs, args.save, interrupted.how
+                interrupted.epoch,
+                interrupted.epochs,
+                args.save,
+                interrupted.how,
+                interrupted.signal,
             ) from None
         raise
     train_result = evaluate(model, X_train, y_train, summed)
-    test_result = evaluate(model, X_test, y_test, summed)
-    confusion = summed(confusion_matrix(y_test, model.predict(X_test), dataset.n_classes))
+    test_result = evaluate(model, X_test, y_test, summed) if n_test else None
+    X_scored, y_scored = (X_test, y_test) if n_test else (X_train, y_train)
+    confusion = summed(confusion_matrix(y_scored, model.predict(X_scored), dataset.n_classes))
     params = model.get_params()
     weight_raw, bias_raw = (
         (params["weight"].double().cpu(), params["bias"].double().cpu())
@@ -317,9 +441,11 @@ def train(
         else standardizer.unscale(params["weight"], params["bias"])
     )
     classes = class_values(dataset.class_names, table.numeric_classes)
+    scores = per_class(confusion, classes)
     summary = {
         "backend": model.name,
         "data": args.data or "bundled Iris.csv",
+        "test_data": args.test_data,
         "target": args.target,
         "drop": args.drop,
         "notes": list(notes),
@@ -328,6 +454,7 @@ def train(
         "world_size": processes.world,
         "n_train": n_train,
         "n_test": n_test,
+        "class_weights": None if class_weight is None else class_weight.tolist(),
         "class_names": classes,  # numbers stay numbers
         "feature_names": list(dataset.feature_names),
         "epochs_run": history.epochs_run,
@@ -337,10 +464,12 @@ def train(
         "train_loss": trainer.loss(X_train, y_train).item(),
         "train_cross_entropy": train_result.cross_entropy,
         "train_accuracy": train_result.accuracy,
-        "test_loss": test_result.cross_entropy,
-        "test_accuracy": test_result.accuracy,
-        "perplexity": perplexity(test_result.cross_entropy),
-        "per_class": per_class(confusion, classes),
+        "test_loss": None if test_result is None else test_result.cross_entropy,
+        "test_accuracy": None if test_result is None else test_result.accuracy,
+        "perplexity": None if test_result is None else perplexity(test_result.cross_entropy),
+        "scored_on": "test" if n_test else "train",
+        "per_class": scores,
+        "averages": averages(scores),
         "confusion_matrix": confusion.tolist(),
         "weight": params["weight"].tolist(),
         "bias": params["bias"].tolist(),
@@ -351,7 +480,8 @@ def train(
         from ..plots import save_training_figure
 
         title = f"{model.name} backend on {summary['data']}"
-        save_training_figure(args.plot, history, confusion, dataset.class_names, title)
+        scored_on = "test" if n_test else "training"
+        save_training_figure(args.plot, history, confusion, dataset.class_names, title, scored_on)
         note(f"wrote the figure to {args.plot}")
     if args.save is not None and processes.speaks:
         save()
@@ -386,55 +516,104 @@ def _score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+FULL_WEIGHT_TABLE = 10
+"""Models of at most this many features show every weight; larger ones, each class's largest."""
+TOP_WEIGHTS = 5  # features shown per class when the table would be too large to read
+
+
 def report(summary: dict) -> str:
     """The human-readable summary: convergence, metrics, per-class scores, confusion matrix,
     weights (also in the units of the original features, when they were standardised)."""
     n_train, n_test = summary["n_train"], summary["n_test"]
-    train_correct = round(summary["train_accuracy"] * n_train)
-    test_correct = round(summary["test_accuracy"] * n_test)
     names = [str(name) for name in summary["class_names"]]
-    per_class = summary["per_class"]
+    scored = "test set" if summary["scored_on"] == "test" else "training set (no test set)"
+    weighted = summary["class_weights"] is not None
 
-    def weights(which: str, weight: str, bias: str) -> list[str]:
+    def score_rows() -> list[str]:
+        rows = [
+            [_score(c["precision"]), _score(c["recall"]), _score(c["f1"]), c["support"]]
+            for c in summary["per_class"]
+        ]
+        averaged, total = summary["averages"], sum(c["support"] for c in summary["per_class"])
+        rows += [
+            [_score(a["precision"]), _score(a["recall"]), _score(a["f1"]), total]
+            for a in (averaged["macro"], averaged["weighted"])
+        ]
+        return format_table(
+            [*names, "macro average", "weighted average"],
+            ["precision", "recall", "f1", "rows"],
+            rows,
+        )
+
+    train_correct = round(summary["train_accuracy"] * n_train)
+    entropy = f"{summary['train_cross_entropy']:.4f}"
+    loss = (  # the objective; with class weights, its cross-entropy is not the plain one
+        f"class-weighted cross-entropy + L2 penalty; plain cross-entropy {entropy}"
+        if weighted
+        else f"cross-entropy {entropy} + L2 penalty"
+    )
+    lines = [
+        "",
+        convergence(summary),
+        f"Train set: loss {summary['train_loss']:.4f} ({loss}), "
+        f"accuracy {train_correct}/{n_train} ({summary['train_accuracy']:.1%})",
+    ]
+    if n_test:
+        test_correct = round(summary["test_accuracy"] * n_test)
+        lines.append(
+            f"Test set: cross-entropy {summary['test_loss']:.4f}, "
+            f"perplexity {summary['perplexity']:.4f}, "
+            f"accuracy {test_correct}/{n_test} ({summary['test_accuracy']:.1%})"
+        )
+    else:
+        lines.append(
+            "No test set (--test-size 0): every row trained the model, so the scores below "
+            "are on rows it has seen"
+        )
+    lines += [
+        "",
+        f"Per class on the {scored}:",
+        *score_rows(),
+        "",
+        f"Confusion matrix on the {scored} (rows: true class, columns: predicted):",
+        *format_table(names, names, summary["confusion_matrix"]),
+    ]
+    if summary["standardize"]:
+        lines += _weights(summary, names, "standardised features", "weight", "bias")
+        lines += _weights(
+            summary, names, "per unit of each original feature", "weight_raw", "bias_raw"
+        )
+    else:
+        lines += _weights(summary, names, "raw features", "weight", "bias")
+    return "\n".join(lines)
+
+
+def _weights(summary: dict, names: list[str], which: str, weight: str, bias: str) -> list[str]:
+    """The weight table (features x classes) and the biases; for a model of more than
+    FULL_WEIGHT_TABLE features, each class's TOP_WEIGHTS weights of largest size instead."""
+    features = summary["feature_names"]
+    if len(features) <= FULL_WEIGHT_TABLE:
         return [
             "",
             f"Learned weights ({which}) and biases, one column per class:",
             *format_table(
-                [*summary["feature_names"], "(bias)"],
+                [*features, "(bias)"],
                 names,
                 [*summary[weight], summary[bias]],
                 cell=lambda value: f"{value:.4f}",
             ),
         ]
-
-    return "\n".join(
-        [
-            "",
-            convergence(summary),
-            f"Train set: loss {summary['train_loss']:.4f} (cross-entropy "
-            f"{summary['train_cross_entropy']:.4f} + L2 penalty), "
-            f"accuracy {train_correct}/{n_train} ({summary['train_accuracy']:.1%})",
-            f"Test set: cross-entropy {summary['test_loss']:.4f}, "
-            f"perplexity {summary['perplexity']:.4f}, "
-            f"accuracy {test_correct}/{n_test} ({summary['test_accuracy']:.1%})",
-            "",
-            "Per class on the test set:",
-            *format_table(
-                names,
-                ["precision", "recall", "rows"],
-                [[_score(c["precision"]), _score(c["recall"]), c["support"]] for c in per_class],
-            ),
-            "",
-            "Confusion matrix on the test set (rows: true class, columns: predicted):",
-            *format_table(names, names, summary["confusion_matrix"]),
-            *(
-                weights("standardised features", "weight", "bias")
-                + weights("per unit of each original feature", "weight_raw", "bias_raw")
-                if summary["standardize"]
-                else weights("raw features", "weight", "bias")
-            ),
-        ]
-    )
+    columns = list(zip(*summary[weight], strict=True))  # one per class
+    lines = [
+        "",
+        f"Largest weights ({which}) of each class, of {len(features)} features "
+        "(--json gives them all):",
+    ]
+    for name, column, b in zip(names, columns, summary[bias], strict=True):
+        largest = sorted(range(len(features)), key=lambda i: -abs(column[i]))[:TOP_WEIGHTS]
+        shown = ", ".join(f"{features[i]} {column[i]:+.4f}" for i in largest)
+        lines.append(f"  {name}: {shown}; bias {b:+.4f}")
+    return lines
 
 
 def launched() -> tuple[int, int] | None:
@@ -487,8 +666,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             advice = "train longer (--epochs) or try another --lr"
             if not args.standardize:
                 advice += ", or leave out --no-standardize"
+            run = summary["epochs_run"]
             note(
-                f"warning: did not converge in {summary['epochs_run']} epochs: the gradient's "
+                f"warning: did not converge in {run} epoch{'s' * (run != 1)}: the gradient's "
                 f"norm is {_ratio(summary):.3g} of its first value, above --tol "
                 f"{summary['tol']:g}; {advice}"
             )

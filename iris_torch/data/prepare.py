@@ -11,12 +11,21 @@ from os import PathLike
 
 import torch
 
-from .read import DataError, Table, check_split, iris_path, read_bundled_iris, read_table
+from .read import (
+    DataError,
+    Table,
+    check_split,
+    held_out_rows,
+    iris_path,
+    read_bundled_iris,
+    read_table,
+)
 
 __all__ = [
     "DataError",
     "Dataset",
     "Standardizer",
+    "balanced_class_weights",
     "dataset_from_table",
     "iris_path",
     "load_csv",
@@ -95,6 +104,23 @@ def one_hot(y: torch.Tensor, n_classes: int, dtype: torch.dtype = torch.float32)
     return Y.scatter_(1, y.unsqueeze(1), 1)
 
 
+def balanced_class_weights(counts: torch.Tensor) -> torch.Tensor:
+    """(k,) training rows of each class -> (k,) float64 class weights m / (k * m_c).
+
+    scikit-learn's class_weight="balanced": each class's rows then weigh m / k in all, as if
+    the classes were equally common, and the weights of the m training rows add up to m. In a
+    data-parallel run, pass the counts summed over the processes. A class with no training rows
+    would get m / 0; it raises ValueError, as scikit-learn does, instead of an infinite weight.
+    """
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    if (counts <= 0).any():
+        empty = torch.nonzero(counts <= 0).flatten().tolist()
+        raise ValueError(
+            f"balanced class weights need rows of every class; classes {empty} have none"
+        )
+    return counts.sum() / (len(counts) * counts)
+
+
 def _shuffled(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return rows[torch.randperm(rows.shape[0], generator=generator)]
 
@@ -123,13 +149,13 @@ def _test_counts(sizes: list[int], n_test: int) -> list[int]:
 
 
 def split_rows(
-    y: torch.Tensor, test_size: float = 0.2, seed: int = 0, stratify: bool = True
+    y: torch.Tensor, test_size: float | int = 0.2, seed: int = 0, stratify: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """train_test_split's choice of rows: (train_rows, test_rows), int64 indices into y (m,),
     each set in its shuffled order."""
     generator = torch.Generator().manual_seed(seed)
-    n_test = round(test_size * y.shape[0])
-    if not stratify:
+    n_test = held_out_rows(test_size, y.shape[0])
+    if not stratify or n_test == 0:
         order = _shuffled(torch.arange(y.shape[0]), generator)
         return order[n_test:], order[:n_test]
     labels, sizes = torch.unique(y, return_counts=True)
@@ -147,13 +173,15 @@ def split_rows(
 def train_test_split(
     X: torch.Tensor,
     y: torch.Tensor,
-    test_size: float = 0.2,
+    test_size: float | int = 0.2,
     seed: int = 0,
     stratify: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Split the rows into (X_train, X_test, y_train, y_test), reproducibly.
 
-    round(test_size * m) rows go to the test set. With stratify, each class gets its share of
+    As in scikit-learn, a float test_size is a share of the m rows (round(test_size * m) go to
+    the test set), an int a count of rows; 0 puts every row in the training set (shuffled, as
+    any training set is), and the test set is empty. With stratify, each class gets its share of
     them, and at least one row in each set (a small split could otherwise miss a class); a
     split that cannot give every class a row in both sets raises DataError. The shuffles draw
     from a generator seeded with `seed`, never from the global one, so the same seed gives the

@@ -6,9 +6,10 @@ loads torch. pandas is imported when this module is, and this module only when d
 
 A file that parses cleanly is checked with a few operations on whole columns. Only when one of
 them fails is the file read a second time, every cell as text, to say which lines and which
-cells are wrong: one DataError with one line that names the file, the line and the column, the
-offending text, and where it helps the flag that gets past it. Lines are counted as lines of
-the file, the header being line 1, as an editor shows them (rows, from 1, in a Parquet file).
+cells are wrong: one DataError with one line that names the file, every column with such
+cells (the line of its first, and the offending text), and where it helps the flag that gets
+past it. Lines are counted as lines of the file, as an editor shows them: the header is line 1
+(with --no-header the first row is), rows are counted from 1 in a Parquet file.
 """
 
 import bz2
@@ -46,6 +47,12 @@ BOOLEANS = {"true": 1.0, "false": 0.0}
 """How pandas' C parser reads True/False (any case) into a float column: as 1 and 0."""
 
 SEPARATORS = (",", ";", "\t")
+DECIMALS = (".", ",")  # the decimal marks --decimal takes
+
+NOT_NUMBER = "not a number"
+NOT_FINITE = "not finite"
+BEYOND = "beyond float32's range (about ±3.4e38)"
+"""The kinds of bad cell in a feature column, each column's first of each named (see _diagnose)."""
 
 COMPRESSIONS = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"PK\x03\x04": "zip", b"\xfd7zXZ\x00": "xz"}
 """Recognised by their first bytes, not the file name: wine.csv.gz and a gzip named .csv alike."""
@@ -98,8 +105,19 @@ class Columns:
 
     numbers: np.ndarray  # (m, n) in the order asked for
     texts: dict[str, pd.Series]  # each text column asked for, as str, None where missing
-    rows_dropped: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # rows left out by dropna, if any
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a file's rows are read (see layout_of): the columns' names and, for a CSV, what
+    separates the values, what marks decimals, and how many lines come before the first row."""
+
+    names: list[str]  # the header's, or with no header "0", "1", ... by position
+    sep: str | None = None
+    decimal: str = "."
+    header: bool = True
+    skip: int = 0  # lines before the first row of data: blank ones, then the header if any
 
 
 def iris_path():
@@ -175,6 +193,8 @@ def open_source(path: str | PathLike) -> Source:
     source = Source(name, data, file, compression, False, "")
     if compression is not None:
         try:
+            if compression == "zip":
+                _refuse_workbook(source)
             with source.decompressed() as stream:
                 raw = stream.read(HEAD_BYTES)
         except DAMAGED as error:
@@ -192,19 +212,101 @@ def open_source(path: str | PathLike) -> Source:
     return dataclasses.replace(source, head=head)
 
 
-def header_of(source: Source, sep: str | None) -> tuple[list[str], str, int]:
-    """(column names, separator, line of the header). Given no separator, the one of comma,
-    semicolon and tab that the header line holds most of (a comma if none)."""
+def _refuse_workbook(source: Source) -> None:
+    """A spreadsheet workbook is a zip archive too: say what it is and how to make a CSV of it.
+    Known by what the archive holds, not by the file's name: Excel's .xlsx holds
+    [Content_Types].xml and a folder xl/, an OpenDocument .ods a file `mimetype` naming it."""
+    with zipfile.ZipFile(source.open()) as archive:
+        names = archive.namelist()
+        if "[Content_Types].xml" in names or any(name.startswith("xl/") for name in names):
+            kind, how = "an Excel workbook", "Excel: File > Save As > CSV UTF-8"
+        elif "mimetype" in names and archive.read("mimetype").startswith(
+            b"application/vnd.oasis.opendocument.spreadsheet"
+        ):
+            kind, how = "an OpenDocument spreadsheet", "LibreOffice: File > Save As > Text CSV"
+        else:
+            return
+    if source.path is None:
+        workbook, csv_path = "path", "'data.csv'"
+    else:
+        csv_file = source.path.with_suffix(".csv")
+        if csv_file == source.path:  # a workbook named .csv: keep it, write another file
+            csv_file = source.path.with_name(f"{source.path.stem}_sheet1.csv")
+        workbook, csv_path = repr(source.name), repr(str(csv_file))
+    raise DataError(
+        f"{source.name} is {kind}, not a CSV; save it as CSV ({how}), or in pandas: "
+        f"pd.read_excel({workbook}).to_csv({csv_path}, index=False)"
+    )
+
+
+def layout_of(
+    source: Source,
+    sep: str | None = None,
+    decimal: str = ".",
+    header: bool = True,
+    flags_name_columns: bool = False,
+) -> Layout:
+    """How to read the file's rows (see Layout): what the user said, and what the first line
+    tells.
+
+    Given no separator, the one of comma, semicolon and tab that the first line holds most of
+    (a comma if none), never the decimal mark. With a header, a first line that holds only
+    numbers is refused as a row of data, unless they are 0, 1, ..., n-1 (pandas' names for
+    columns that have none); flags_name_columns: the command has --target, --drop and --keep,
+    which the message then says take positions. A Parquet file names its columns in its schema
+    and holds numbers, not text: it has no separator or decimal mark.
+    """
+    if source.parquet:
+        if not header:
+            raise DataError(
+                f"{source.name} is a Parquet file, whose columns have names; --no-header is for "
+                "a CSV without a header line"
+            )
+        _need_pyarrow(source)
+        import pyarrow.parquet
+
+        schema = pyarrow.parquet.read_schema(source.open())
+        return Layout([str(name).strip() for name in schema.names])
+    if decimal not in DECIMALS:
+        raise ValueError(f"decimal is '.' or ',', not {decimal!r}")
     lines = source.head.splitlines()
     blank = next(i for i, line in enumerate(lines) if line.strip())  # leading blank lines
     line = lines[blank]
+    given = sep is not None
     if sep is None:
-        sep = max(SEPARATORS, key=line.count) if any(s in line for s in SEPARATORS) else ","
-    names = [name.strip() for name in next(csv.reader([line], delimiter=sep))]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+        found = [s for s in SEPARATORS if s in line and s != decimal]
+        sep = max(found, key=line.count) if found else ","
+    if sep == decimal and given:
+        commas = "; a file with decimal commas separates its values with ';' or a tab"
+        raise DataError(
+            f"--sep {quote(sep)} and --decimal {decimal} name the same character: it cannot "
+            f"both separate values and mark decimals{commas if decimal == ',' else ''}"
+        )
+    if sep == decimal:  # a comma, found for want of a semicolon or a tab
+        raise DataError(
+            f"{source.name}: with --decimal , its values must be separated by ';' or a tab, "
+            "but its first line holds neither; values separated by commas take a decimal point: "
+            "leave out --decimal ,"
+        )
+    cells = [cell.strip() for cell in next(csv.reader([line], delimiter=sep))]
+    if not header:
+        return Layout([str(j) for j in range(len(cells))], sep, decimal, False, blank)
+    repeated = sorted({name for name in cells if cells.count(name) > 1})
     if repeated:
         raise DataError(f"{source.name}: the header names column {repeated[0]!r} more than once")
-    return names, sep, blank + 1
+    numbers = _as_numbers(pd.Series(cells, dtype=object), decimal)
+    if numbers.notna().all() and cells != [str(j) for j in range(len(cells))]:
+        shown = ", ".join(cells[:5] + (["...", cells[-1]] if len(cells) > 5 else []))
+        positions = (
+            f"; --target, --drop and --keep then name columns by position, 0 to {len(cells) - 1}"
+            if flags_name_columns
+            else ""
+        )
+        raise DataError(
+            f"{source.name}: its header line ({shown}) holds only numbers: it looks like a row "
+            f"of data; if the file has no header line, give --no-header{positions}"
+        )
+    return Layout(cells, sep, decimal, True, blank + 1)
 
 
 # -- reading: fast on a good file, precise about a bad one ------------------------------------
@@ -212,39 +314,40 @@ def header_of(source: Source, sep: str | None) -> tuple[list[str], str, int]:
 
 def read_columns(
     source: Source,
-    sep: str | None,
+    layout: Layout,
     numbers: list[str],
     texts: list[str],
     dtype: str = "float32",
     dropna: bool = False,
-    advice: Callable[[str], str] = lambda column: "",
+    advice: Callable[[list[str]], str] = lambda columns: "",
     optional: tuple[str, ...] = (),
 ) -> Columns:
     """The columns `numbers` as one (m, n) array of `dtype`, and `texts` as Series of the texts
-    as written (NaN where blank).
+    as written (NaN where blank), read as `layout` (from layout_of) says.
 
-    Raises DataError at a ragged row, a cell that is not a number (advice(column) is added to
-    that message), a number that is not finite or beyond float32's range when dtype is float32,
-    or missing values (in a number column, or a blank text except in the `optional` ones), unless
-    dropna: then the rows that have them are left out and counted. Rows with no value at all
-    (",,,") are skipped, as blank lines are.
+    Raises DataError at a ragged row; at cells that are not numbers (advice(those columns) is
+    added to that message), numbers that are not finite, or beyond float32's range when dtype
+    is float32, naming every such column; or at missing values (in a number column, or a blank
+    text except in the `optional` ones), unless dropna: then the rows that have them are left
+    out, and a note says how many. Rows with no value at all (",,,") are skipped, as blank lines
+    are.
     """
-    header, sep, header_line = header_of(source, sep) if not source.parquet else ([], sep, 0)
     required = [name for name in texts if name not in optional]
 
     def diagnose(dropna: bool = False) -> None:
-        _diagnose(source, sep, header, header_line, numbers, required, dtype, advice, dropna)
+        _diagnose(source, layout, numbers, required, dtype, advice, dropna)
 
-    frame = _read_frame(source, sep, header, header_line, numbers, texts)
+    frame = _read_frame(source, layout, numbers, texts)
     not_numbers = [name for name in numbers if not pd.api.types.is_numeric_dtype(frame[name])]
     if not_numbers or frame[frame.columns[0]].isna().any():  # only then can a row be empty
         frame = frame[~_empty_rows(frame)]
     if frame.empty:
-        raise DataError(f"{source.name} has a header but no rows of data")
-    if not_numbers or (not source.parquet and frame[header[-1]].isna().any()):
+        but = "a header but " if layout.header else ""
+        raise DataError(f"{source.name} has {but}no rows of data")
+    if not_numbers or (not source.parquet and frame[layout.names[-1]].isna().any()):
         diagnose(dropna)  # a cell that is not a number, or a row short of values
         for name in not_numbers:  # numbers, booleans and missing values only, by now
-            frame[name] = _numbers_of(frame[name].astype(str).str.strip())
+            frame[name] = _numbers_of(frame[name].astype(str).str.strip(), layout.decimal)
     array = _rows_of(frame, numbers, dtype)
     used = (
         np.ones(len(array), dtype=bool) if np.isfinite(array).all() else np.isfinite(array).all(1)
@@ -259,7 +362,10 @@ def read_columns(
         diagnose(dropna)  # names the cells; returns only if each problem is a missing value
     if not used.any():
         raise DataError(f"{source.name}: every row has a missing value; --dropna leaves none")
-    return Columns(array[used], {name: frame[name][used] for name in texts}, int((~used).sum()))
+    left_out = int((~used).sum())
+    rows = f"{left_out} rows" if left_out > 1 else "1 row"
+    note = f"left out {rows} with missing values (--dropna)"
+    return Columns(array[used], {name: frame[name][used] for name in texts}, [note])
 
 
 def _empty_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -290,33 +396,43 @@ def _rows_of(frame: pd.DataFrame, columns: list[str], dtype: str) -> np.ndarray:
     return array
 
 
-def _numbers_of(text: pd.Series) -> pd.Series:
+def _numbers_of(text: pd.Series, decimal: str) -> pd.Series:
     """Cells as numbers: NaN where missing or not a number; True/False as 1/0."""
-    number = pd.to_numeric(text.mask(text.isin(MISSING)), errors="coerce")
+    number = _as_numbers(text.mask(text.isin(MISSING)), decimal)
     return number.fillna(text.str.lower().map(BOOLEANS)).astype(float)
 
 
-def _read_frame(source, sep, header, header_line, numbers, texts) -> pd.DataFrame:
+def _as_numbers(text: pd.Series, decimal: str) -> pd.Series:
+    """Each text as a float64, NaN where it is not a number as pandas' parser reads numbers
+    with this decimal mark: with a comma, "1,5" is 1.5 and "1.5" no number."""
+    if decimal != ".":
+        has_point = text.str.contains(".", regex=False).fillna(False).astype(bool)
+        text = text.mask(has_point).str.replace(decimal, ".", n=1, regex=False)
+    return pd.to_numeric(text, errors="coerce").astype(float)
+
+
+def _read_frame(source, layout, numbers, texts) -> pd.DataFrame:
     """The file as a DataFrame: `texts` as the texts as written (str); every other
     column as pandas finds it (float64 or int64 for numbers: faster than asking it for float32,
     which the copy into one array then does). Unused columns are read too: a ragged row is
     found only so."""
     if source.parquet:
         return _read_parquet(source, numbers, texts)
-    missing = {**{name: ("",) for name in header}, **dict.fromkeys(numbers, MISSING)}
+    missing = {**{name: ("",) for name in layout.names}, **dict.fromkeys(numbers, MISSING)}
     kinds = dict.fromkeys(texts, str)
-    return _parse(source, sep, header, header_line, dtype=kinds, na_values=missing)
+    return _parse(source, layout, dtype=kinds, na_values=missing)
 
 
-def _parse(source, sep, header, header_line, **options) -> pd.DataFrame:
+def _parse(source, layout, **options) -> pd.DataFrame:
     """pandas.read_csv with the options every read here shares; its errors as DataError."""
     try:
         return pd.read_csv(
             source.open(),
-            sep=sep,
-            skiprows=header_line - 1,
-            header=0,
-            names=header,
+            sep=layout.sep,
+            decimal=layout.decimal,
+            skiprows=layout.skip,
+            header=None,
+            names=layout.names,
             index_col=False,
             keep_default_na=False,
             compression=source.compression,
@@ -327,23 +443,31 @@ def _parse(source, sep, header, header_line, **options) -> pd.DataFrame:
     except UnicodeDecodeError:
         raise DataError(f"{source.name} is not UTF-8 text; save it as a UTF-8 CSV") from None
     except pd.errors.ParserError as error:
-        raise DataError(_parser_message(source.name, str(error), len(header))) from None
+        raise DataError(_parser_message(source.name, str(error), layout)) from None
     except DAMAGED as error:
         raise DataError(f"cannot read {source.name}: {error}") from None
 
 
-def _parser_message(name: str, message: str, n_columns: int) -> str:
-    ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+def _parser_message(name: str, message: str, layout: Layout) -> str:
+    ragged = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", message)
     if ragged:
-        expected, line, seen = ragged.groups()
-        return (
-            f"{name}, line {line}: {seen} values, but the header names {expected} columns; "
-            "every row needs one value per column"
-        )
+        return _ragged(name, *map(int, ragged.groups()), layout)
     quote = re.search(r"EOF inside string starting at row (\d+)", message)
     if quote:
         return f'{name}, line {int(quote.group(1)) + 1}: a quote (") opens a value never closed'
     return f"{name}: {message.removeprefix('Error tokenizing data. C error: ').strip()}"
+
+
+def _ragged(name: str, line: int, values: int, layout: Layout) -> str:
+    """The message for a row with too many or too few values."""
+    width = (
+        f"the header names {len(layout.names)} columns"
+        if layout.header
+        else f"the first row has {len(layout.names)}"
+    )
+    return (
+        f"{name}, line {line}: {values} values, but {width}; every row needs one value per column"
+    )
 
 
 def _need_pyarrow(source: Source) -> None:
@@ -362,41 +486,36 @@ def _read_parquet(source, numbers, texts) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(texts, "string"))
 
 
-def _diagnose(source, sep, header, header_line, numbers, texts, dtype, advice, dropna=False):
-    """Read every cell as text, with its line, and raise DataError for the first problem:
-    a ragged row, a cell that is not a number, one that is not finite or beyond float32,
-    missing values (unless dropna). Returns if there is none of these."""
-    cells, lines, unit = _cells_as_text(source, sep, header, header_line)
+def _diagnose(source, layout, numbers, texts, dtype, advice, dropna=False):
+    """Read every cell as text, with its line, and raise DataError for the first kind of
+    problem there is: a ragged row (the first); cells that are not numbers, not finite, or
+    beyond float32 (every column that has them, each with its first such cell, and what to do
+    said once); missing values (every column, unless dropna). Returns if there is none."""
+    cells, lines, unit = _cells_as_text(source, layout)
     cells = cells[(cells != "").any(axis=1)]  # rows with no value at all are skipped
     lines = lines[cells.index]
     if not source.parquet:
-        _check_short_rows(source, sep, cells, lines, header)
-    bad = []  # (line, column's position, message) of each column's first bad cell
+        _check_short_rows(source, layout, cells, lines)
+    bad = []  # (line, column's position, kind, column, cell, count) of each column's first
     for position, name in enumerate(numbers):
         text = cells[name]
         missing = text.isin(MISSING)
-        number = _numbers_of(text)
+        number = _numbers_of(text, layout.decimal)
         not_number = number.isna() & ~missing
         not_finite = ~not_number & ~missing & ~np.isfinite(number.fillna(0.0))
         beyond = ~not_finite & (number.abs() > FLOAT32_MAX) if dtype == "float32" else None
-        for where, problem in [
-            (not_number, "not a number"),
-            (not_finite, "not finite: features must be finite numbers"),
-            (beyond, "beyond float32's range (about ±3.4e38); rescale it"),
-        ]:
-            if where is None or not where.any():
-                continue
-            first = where.idxmax()
-            value = cells.at[first, name]
-            count = int(where.sum())
-            message = f"{unit} {lines[first]}, column {name!r} is {value!r}, {problem}"
-            message += f" (and {count - 1} more in that column)" if count > 1 else ""
-            if where is not_number:
-                message += _number_advice(value, name, advice)
-            bad.append((lines[first], position, message))
-            break
+        for kind, where in [(NOT_NUMBER, not_number), (NOT_FINITE, not_finite), (BEYOND, beyond)]:
+            if where is not None and where.any():
+                first = where.idxmax()
+                bad.append((lines[first], position, kind, name, cells.at[first, name], where.sum()))
     if bad:
-        raise DataError(f"{source.name}, {min(bad)[2]}")
+        parts = [
+            f"{unit} {line}, column {name!r} is {cell!r}, {kind}"
+            + (f" (and {count - 1} more in that column)" if count > 1 else "")
+            for line, _, kind, name, cell, count in sorted(bad)
+        ]
+        said = [*parts, *_bad_cell_advice(bad, layout, advice)]
+        raise DataError(f"{source.name}, " + "; ".join(said))
     if dropna:
         return
     missing = {name: cells[name].isin(MISSING) for name in numbers}
@@ -412,10 +531,37 @@ def _diagnose(source, sep, header, header_line, numbers, texts, dtype, advice, d
         )
 
 
-def _number_advice(value: str, column: str, advice: Callable[[str], str]) -> str:
-    if re.fullmatch(r"[+-]?\d*,\d+", value):
-        return "; numbers here take a decimal point, not a comma"
-    return advice(column)
+def _bad_cell_advice(bad, layout, advice) -> list[str]:
+    """What to do about the bad cells _diagnose found, each thing said once: the decimal mark
+    where a text is a number written with the other one; the first line, where a file read
+    with --no-header has a header after all; else advice(the columns of text), such as the
+    --drop that leaves them out; finite numbers; float32's range."""
+    kinds = {kind for _, _, kind, *_ in bad}
+    texts = {name: cell for _, _, kind, name, cell, _ in bad if kind == NOT_NUMBER}
+    other_mark = DECIMALS[1 - DECIMALS.index(layout.decimal)]
+    written = rf"[+-]?\d*{re.escape(other_mark)}\d+(?:[eE][+-]?\d+)?"
+    marked = [name for name, cell in texts.items() if re.fullmatch(written, cell)]
+    said = []
+    if marked and layout.decimal == ",":
+        said.append("with --decimal , numbers take a decimal comma, and these have a point")
+    elif marked and layout.sep == ",":
+        said.append(
+            "these numbers have a decimal comma, in a file whose values are separated by "
+            "commas: write them with decimal points, or save the file with ';' between values "
+            "and read it with --decimal ,"
+        )
+    elif marked:
+        said.append("these numbers have a decimal comma: read them with --decimal ,")
+    headed = not layout.header and kinds == {NOT_NUMBER}
+    if headed and all(line == layout.skip + 1 and count == 1 for line, *_, count in bad):
+        said.append(f"line {layout.skip + 1} looks like a header: leave out --no-header")
+    elif unmarked := [name for name in texts if name not in marked]:
+        said.append(advice(unmarked))
+    if NOT_FINITE in kinds:
+        said.append("features must be finite numbers")
+    if BEYOND in kinds:
+        said.append("rescale such values, or read them as --dtype float64")
+    return [text for text in said if text]
 
 
 def _missing_part(name, kind, where, texts, lines, unit) -> str:
@@ -433,7 +579,7 @@ def _missing_part(name, kind, where, texts, lines, unit) -> str:
     )
 
 
-def _cells_as_text(source, sep, header, header_line) -> tuple[pd.DataFrame, pd.Series, str]:
+def _cells_as_text(source, layout) -> tuple[pd.DataFrame, pd.Series, str]:
     """Every cell as text without the spaces around it ("" where empty), each row's line in
     the file, and the word for it."""
     if source.parquet:
@@ -442,26 +588,74 @@ def _cells_as_text(source, sep, header, header_line) -> tuple[pd.DataFrame, pd.S
         cells = frame.astype(str).where(frame.notna(), "")
         lines, unit = pd.Series(np.arange(1, len(cells) + 1), index=cells.index), "row"
     else:
-        cells = _parse(
-            source, sep, header, header_line, dtype=str, na_filter=False, skip_blank_lines=False
-        )
-        lines, unit = pd.Series(cells.index + header_line + 1, index=cells.index), "line"
+        cells = _parse(source, layout, dtype=str, na_filter=False, skip_blank_lines=False)
+        lines, unit = pd.Series(cells.index + layout.skip + 1, index=cells.index), "line"
     return cells.apply(lambda column: column.str.strip()), lines, unit
 
 
-def _check_short_rows(source, sep, cells, lines, header) -> None:
+def _check_short_rows(source, layout, cells, lines) -> None:
     """pandas fills a row that is short of values with blanks; the line itself tells."""
-    suspects = lines[cells[header[-1]] == ""]
+    suspects = lines[cells[layout.names[-1]] == ""]
     if suspects.empty:
         return
     text = source.text_lines()
     for line in suspects:
-        values = next(csv.reader([text[line - 1]], delimiter=sep))
-        if len(values) < len(header):
-            raise DataError(
-                f"{source.name}, line {line}: {len(values)} values, but the header names "
-                f"{len(header)} columns; every row needs one value per column"
-            )
+        values = next(csv.reader([text[line - 1]], delimiter=layout.sep))
+        if len(values) < len(layout.names):
+            raise DataError(_ragged(source.name, line, len(values), layout))
+
+
+@dataclass(frozen=True)
+class ModelRows:
+    """A file's rows for a trained model (see read_for_model)."""
+
+    numbers: np.ndarray  # (m, n) in the model's feature order
+    labels: pd.Series | None  # the label column as text, if the file has it
+    ids: tuple[str, pd.Series] | None  # the row-index column, (name, texts), if it has one
+    notes: list[str]  # rows left out by dropna, if any
+
+
+def read_for_model(
+    path: str | PathLike,
+    feature_names: tuple[str, ...],
+    target: str,
+    *,
+    labels_required: bool = False,
+    sep: str | None = None,
+    decimal: str = ".",
+    header: bool = True,
+    dropna: bool = False,
+    dtype: str = "float64",
+) -> ModelRows:
+    """The rows of a file for a model trained on `feature_names`: its columns matched by name
+    (any others ignored; by position with header=False, as the model's are then named), the
+    label column `target` as text if the file has it (required with labels_required: a file to
+    test on), and its first column that looks like a row index, to carry into predictions.
+    What predict --csv reads, and train --test-data. Raises DataError naming every missing
+    column; the other options are read_columns'."""
+    source = open_source(path)
+    layout = layout_of(source, sep, decimal, header)
+    columns = layout.names
+    needed = [*feature_names, *([target] if labels_required else [])]
+    missing = [name for name in needed if name not in columns]
+    if missing:
+        raise DataError(
+            f"{source.name}: no column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(map(repr, missing))}; the model needs {', '.join(needed)}, and "
+            f"the columns are: {', '.join(columns)}"
+        )
+    id_name = next((c for c in columns if is_index_name(c) and c not in feature_names), None)
+    texts = [name for name in (id_name, target) if name in columns]
+    optional = tuple(name for name in texts if name != target or not labels_required)
+    read = read_columns(
+        source, layout, list(feature_names), texts, dtype, dropna, optional=optional
+    )
+    return ModelRows(
+        numbers=read.numbers,
+        labels=read.texts[target] if target in columns else None,
+        ids=None if id_name is None else (id_name, read.texts[id_name]),
+        notes=read.notes,
+    )
 
 
 # -- labels: one reading of a label column, for training and for predict ----------------------
@@ -547,7 +741,9 @@ def read_table(path: str | PathLike, target: str = "Species", **options) -> Tabl
     are read_file's.
     """
     table = read_files(data_files(path), target, **options)
-    check_classes(table, "standard input" if str(path) == "-" else str(path), target)
+    name = "standard input" if str(path) == "-" else str(path)
+    check_classes(table, name, target)
+    check_not_continuous(table, name, target)
     return table
 
 
@@ -574,6 +770,29 @@ def check_classes(table: Table, name: str, target: str) -> None:
             f"{name}: column {target!r} holds one class only ({table.class_names[0]!r}); "
             "a classifier needs at least 2"
         )
+
+
+def check_not_continuous(table: Table, name: str, target: str) -> None:
+    """Refuse labels that look like a measurement rather than classes, as scikit-learn refuses
+    them ("Unknown label type: continuous"): the usual sign that --target names a feature.
+
+    The rule: every label is a number, there are at least MIN_ROWS_FOR_COUNT rows, and more
+    distinct labels than half the rows. Then some class has a single row (were each class two
+    rows or more, there would be at most half as many classes as rows): no stratified split can
+    hold it out and train on it too, and from one row a classifier learns nothing of a class.
+    Iris's 3 classes in 150 rows and digits' 10 in 1797 are far from it; in fewer than 20 rows
+    (2 classes of a 3-row file, say) a handful of numbers may well be classes.
+    """
+    m, k = len(table.labels), len(table.class_names)
+    if not table.numeric_classes or m < MIN_ROWS_FOR_COUNT or 2 * k <= m:
+        return
+    first = [table.class_names[j] for j in pd.unique(table.labels)[:3]]
+    shown = ", ".join(text if len(text) <= 8 else f"{float(text):.4g}" for text in first)
+    raise DataError(
+        f"{name}: column {target!r} looks continuous ({k} distinct numbers in {m} rows, such "
+        f"as {shown}); a classifier needs a column of classes: choose the label column with "
+        "--target"
+    )
 
 
 def merged_classes(parts: list[tuple[tuple[str, ...], bool]]) -> tuple[tuple[str, ...], bool]:
@@ -627,26 +846,24 @@ def read_file(
     dtype: str = "float32",
     sep: str | None = None,
     dropna: bool = False,
+    decimal: str = ".",
+    header: bool = True,
 ) -> Table:
-    """One file as a checked table (read_table's, less its check that there are two classes:
-    a file may be one part of the data)."""
+    """One file as a checked table (read_table's, less its checks of the classes: a file may
+    be one part of the data).
+
+    sep, decimal and header say how to read a CSV (see layout_of); without a header, columns
+    are named by position, "0" for the first, in `target`, `drop` and `keep` too.
+    """
     source = open_source(path)
-    columns = column_names(source, sep)
-    for name, role in [
-        (target, "target column"),
-        *((name, "column to drop") for name in drop),
-        *((name, "column to keep") for name in keep),
-    ]:
-        if name not in columns:
-            raise DataError(
-                f"{source.name}: no {role} {name!r}; the columns are: {', '.join(columns)}"
-            )
-    named_index = [c for c in columns if is_index_name(c) and c not in keep and c != target]
+    layout = layout_of(source, sep, decimal, header, flags_name_columns=True)
+    columns = layout.names
+    _check_named_columns(source.name, columns, target, drop, keep)
+    named_index = [c for c in columns if is_index_name(c) and c not in (*keep, *drop, target)]
     features = [c for c in columns if c not in (target, *drop, *named_index)]
     if not features:
         raise DataError(f"{source.name}: no feature columns besides the target {target!r}")
-    advice = lambda column: f"; if it is not a feature, leave it out with --drop {quote(column)}"  # noqa: E731
-    read = read_columns(source, sep, features, [target], dtype, dropna, advice)
+    read = read_columns(source, layout, features, [target], dtype, dropna, _drop_advice)
     notes = [_index_note(c, "looks like a row index") for c in named_index]
     numbers, names = read.numbers, features
     counted = [
@@ -658,33 +875,49 @@ def read_file(
         numbers, names = np.ascontiguousarray(numbers[:, kept]), [names[j] for j in kept]
         if not names:
             raise DataError(f"{source.name}: no feature columns besides the target {target!r}")
-    if read.rows_dropped:
-        notes.append(f"left out {read.rows_dropped} rows with missing values (--dropna)")
     labels, classes, numeric = classes_of(read.texts[target])
     return Table(
         feature_names=tuple(names),
         features=numbers,
         labels=labels,
         class_names=classes,
-        notes=tuple(notes),
+        notes=tuple(notes + read.notes),
         numeric_classes=numeric,
     )
+
+
+def _check_named_columns(
+    name: str, columns: list[str], target: str, drop: tuple[str, ...], keep: tuple[str, ...]
+) -> None:
+    """Every problem with the columns the flags name, in one DataError: the target named by
+    --drop or --keep (it holds the labels, never a feature), and names the file does not have."""
+    problems = [
+        f"--{flag} {quote(target)} names the target column, whose labels are never a feature; "
+        f"leave it out of --{flag}, or choose another --target"
+        for flag, names in (("drop", drop), ("keep", keep))
+        if target in names
+    ]
+    roles = [("target column", target)]
+    roles += [("column to drop", c) for c in drop] + [("column to keep", c) for c in keep]
+    missing = [f"no {role} {column!r}" for role, column in roles if column not in columns]
+    if missing:
+        problems.append(f"{', '.join(missing)}; the columns are: {', '.join(columns)}")
+    if problems:
+        raise DataError(f"{name}: " + "; ".join(problems))
+
+
+def _drop_advice(columns: list[str]) -> str:
+    """read_file's advice for feature columns that hold text: the --drop that leaves them out."""
+    drops = " ".join(f"--drop {quote(column)}" for column in columns)
+    if len(columns) == 1:
+        return f"if it is not a feature, leave it out with {drops}"
+    return f"if they are not features, leave them out with {drops}"
 
 
 def _index_note(column: str, why: str) -> str:
     if not column:  # pandas' to_csv writes its index so, unless told index=False
         return f"the unnamed column {why}: not a feature"
     return f"column {column!r} {why}: not a feature (--keep {quote(column)} to use it)"
-
-
-def column_names(source: Source, sep: str | None) -> list[str]:
-    """The names of the file's columns, as the header (or the Parquet schema) gives them."""
-    if source.parquet:
-        _need_pyarrow(source)
-        import pyarrow.parquet
-
-        return [str(name).strip() for name in pyarrow.parquet.read_schema(source.open()).names]
-    return header_of(source, sep)[0]
 
 
 def _is_row_count(column: np.ndarray) -> bool:
@@ -704,19 +937,29 @@ def read_bundled_iris(target: str = "Species", drop: tuple[str, ...] = (), **opt
         return read_table(path, target=target, drop=drop, **options)
 
 
-def check_split(class_sizes: dict[str, int], test_size: float) -> None:
-    """A stratified split needs every class in both sets. Raises DataError if it cannot be done."""
+def held_out_rows(test_size: float | int, m: int) -> int:
+    """How many of m rows a test_size holds out, as scikit-learn reads test_size: an int is a
+    count of rows, a float a share of m (rounded)."""
+    return test_size if isinstance(test_size, int) else round(test_size * m)
+
+
+def check_split(class_sizes: dict[str, int], test_size: float | int) -> None:
+    """A stratified split needs every class in both sets; a test size of 0 rows, none in the
+    test set. Raises DataError if it cannot be done."""
+    m, k = sum(class_sizes.values()), len(class_sizes)
+    n_test = held_out_rows(test_size, m)
+    if n_test == 0:  # every row trains: nothing to share out
+        return
     smallest = min(class_sizes, key=class_sizes.get)
     if class_sizes[smallest] < 2:
         raise DataError(
             f"class {smallest!r} has only {class_sizes[smallest]} row; a stratified split needs "
-            "at least 2 of each class (one to train on, one to test on)"
+            "at least 2 of each class (one to train on, one to test on); --test-size 0 trains "
+            "on every row"
         )
-    m, k = sum(class_sizes.values()), len(class_sizes)
-    n_test = round(test_size * m)
     if not k <= n_test <= m - k:
         raise DataError(
             f"--test-size {test_size} puts {n_test} of {m} rows in the test set; each set needs "
             f"at least one row of each of the {k} classes, so choose a test size that gives "
-            f"{k} to {m - k} rows"
+            f"{k} to {m - k} rows (a share, or a whole number of rows), or 0 for no test set"
         )
