@@ -169,17 +169,27 @@ SIGNALS = {
 
 
 def interrupted(tmp_path, signal_number, *flags):
-    """A training process that logs every epoch, sent the signal once it has started training."""
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "iris_torch.train", "--tol", "0", "--epochs", "10000000"),
-            *("--log-every", "1", *flags),
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    """A training process that logs every epoch, sent the signal once it has started training.
+
+    Started with SIGINT's default action, as from a terminal, whatever this test process has:
+    a shell without job control starts a background command (`pytest &` in a script) with
+    SIGINT ignored, its children inherit that, and a Python started so never turns SIGINT into
+    KeyboardInterrupt, as it should not. A handler of Python's own is reset to the default
+    action when the child starts its program, where an ignored signal would stay ignored."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "iris_torch.train", "--tol", "0", "--epochs", "10000000"),
+                *("--log-every", "1", *flags),
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, before)
     for line in process.stdout:
         if line.startswith("Train Epoch: 3/"):
             break
