@@ -12,6 +12,7 @@ s_{y_i} times, and the sum is still divided by the number of rows m, not by the 
     L(W, b) = (1/m) * sum_i s_{y_i} * CE_i  +  l2 * sum(W ** 2)
 
 Why m:
+
 - It is scikit-learn's objective, sum_i s_{y_i} CE_i + ||W||^2 / (2C), divided by m, when
   C = 1 / (2 * l2 * m): the same minimiser.
 - A batch's loss is then an unbiased estimate of the whole set's, and the batches of an epoch,
@@ -20,6 +21,7 @@ Why m:
   own denominator, and a batch rich in a heavy class would count as much as one without.
 - For the same reason data-parallel training (iris_torch.distributed) stays exact: each rank's
   loss and gradients times its rows m_r, summed and divided by m, are the whole batch's.
+
 With balanced weights s_c = m / (k * m_c) (data.prepare.balanced_class_weights), the weights of
 the m training rows add up to m, so on the full training set it is the weighted mean as well.
 """
