@@ -206,7 +206,7 @@ def predict(args: argparse.Namespace) -> tuple[dict, "pandas.DataFrame | None", 
         "class_names": values,
     }
     if labels is not None:
-        codes = codes_for(labels, model.class_names, model.numeric_classes)
+        codes = codes_for(labels, model.class_names, model.numeric_classes, args.decimal)
         known = codes >= 0
         result["accuracy"] = float((chosen[known] == codes[known]).mean()) if known.any() else None
         if not known.all():

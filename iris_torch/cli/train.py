@@ -270,7 +270,7 @@ def test_rows(
         )
     )
     features, labels = read.numbers, read.labels
-    codes = codes_for(labels, dataset.class_names, numeric)
+    codes = codes_for(labels, dataset.class_names, numeric, args.decimal)
     known = codes >= 0
     for line in read.notes:
         note(f"note: --test-data {line}")

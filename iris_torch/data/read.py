@@ -62,12 +62,14 @@ DAMAGED = (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error)  #
 
 INDEX_NAMES = ("id", "index", "")
 """Column names (compared case-insensitively) that mark a row index, not a feature; so do names
-ending in "_id" and pandas' "Unnamed: 0" (its read_csv's name for an unnamed index column)."""
+ending in "_id", pandas' "Unnamed: 0" (its read_csv's name for an unnamed index column) and
+"__index_level_0__" (the name to_parquet gives an unnamed index it writes)."""
 
 COPY_ROWS = 8192  # rows per block of the copy into one array (see _rows_of)
 HEAD_BYTES = 1 << 20  # read first, to check the bytes and find the header and separator
 MIN_ROWS_FOR_COUNT = 20  # in a handful of rows, 1, 2, 3 may well be a measurement
 SHOWN_LINES = 5  # lines listed in a message; the rest are counted
+SNIFFED_LINES = 5  # the first line and those after it that the separator must split alike
 
 
 __all__ = [
@@ -127,7 +129,11 @@ def iris_path():
 
 def is_index_name(name: str) -> bool:
     name = name.strip().lower()
-    return name in INDEX_NAMES or name.endswith("_id") or name.startswith("unnamed: ")
+    return (
+        name in INDEX_NAMES
+        or name.endswith("_id")
+        or name.startswith(("unnamed: ", "__index_level_"))  # pandas' unnamed index, CSV, Parquet
+    )
 
 
 # -- the source: a file, compressed or not, or standard input ---------------------------------
@@ -274,8 +280,7 @@ def layout_of(
     line = lines[blank]
     given = sep is not None
     if sep is None:
-        found = [s for s in SEPARATORS if s in line and s != decimal]
-        sep = max(found, key=line.count) if found else ","
+        sep = _separator(lines[blank : blank + SNIFFED_LINES], decimal)
     if sep == decimal and given:
         commas = "; a file with decimal commas separates its values with ';' or a tab"
         raise DataError(
@@ -307,6 +312,22 @@ def layout_of(
             f"of data; if the file has no header line, give --no-header{positions}"
         )
     return Layout(cells, sep, decimal, True, blank + 1)
+
+
+def _separator(lines: list[str], decimal: str) -> str:
+    """The separator of the first lines of a CSV: of comma, semicolon and tab (never the decimal
+    mark), the one that splits every line into as many values, more than one; of several, the
+    one the first line holds most of (a comma if none splits). Counting alone is not enough:
+    pandas writes `length, cm;width, cm;species` with as many commas as semicolons."""
+    first = lines[0]
+    found = sorted(
+        (s for s in SEPARATORS if s in first and s != decimal), key=first.count, reverse=True
+    )
+    for sep in found:
+        widths = {len(row) for row in csv.reader(lines, delimiter=sep) if row}
+        if len(widths) == 1 and widths.pop() > 1:
+            return sep
+    return found[0] if found else ","
 
 
 # -- reading: fast on a good file, precise about a bad one ------------------------------------
@@ -480,10 +501,20 @@ def _need_pyarrow(source: Source) -> None:
 
 
 def _read_parquet(source, numbers, texts) -> pd.DataFrame:
+    return _parquet_frame(source).astype(dict.fromkeys(texts, "string"))
+
+
+def _parquet_frame(source: Source) -> pd.DataFrame:
+    """A Parquet file's columns, every one that its schema names (layout_of's names). Read
+    without pandas' own metadata, which would make an index that pandas wrote with the rows
+    (__index_level_0__, or a named one) the frame's index instead of a column; as a column it
+    is recognised as a row index by name (is_index_name), as in a CSV."""
     _need_pyarrow(source)
-    frame = pd.read_parquet(source.open())
+    import pyarrow.parquet
+
+    frame = pyarrow.parquet.read_table(source.open()).to_pandas(ignore_metadata=True)
     frame.columns = [str(name).strip() for name in frame.columns]
-    return frame.astype(dict.fromkeys(texts, "string"))
+    return frame
 
 
 def _diagnose(source, layout, numbers, texts, dtype, advice, dropna=False):
@@ -583,8 +614,7 @@ def _cells_as_text(source, layout) -> tuple[pd.DataFrame, pd.Series, str]:
     """Every cell as text without the spaces around it ("" where empty), each row's line in
     the file, and the word for it."""
     if source.parquet:
-        frame = pd.read_parquet(source.open())
-        frame.columns = [str(name).strip() for name in frame.columns]
+        frame = _parquet_frame(source)
         cells = frame.astype(str).where(frame.notna(), "")
         lines, unit = pd.Series(np.arange(1, len(cells) + 1), index=cells.index), "row"
     else:
@@ -661,17 +691,19 @@ def read_for_model(
 # -- labels: one reading of a label column, for training and for predict ----------------------
 
 
-def classes_of(labels: pd.Series) -> tuple[np.ndarray, tuple[str, ...], bool]:
+def classes_of(labels: pd.Series, decimal: str = ".") -> tuple[np.ndarray, tuple[str, ...], bool]:
     """(codes (m,) int64, class names (k,), numeric): the classes of a label column, no blanks.
 
-    numeric when every distinct label is a finite number: then labels are compared as numbers,
+    numeric when every distinct label is a finite number (with the file's decimal mark, as
+    pandas reads its numbers: with --decimal , the label 1,5 is 1.5, named "1.5"): then labels
+    are compared as numbers,
     so 1, 1.0, 001 and " 1 " are one class, named as _number_name writes it, and the classes
     are sorted numerically. Otherwise each label is its text less the spaces around it, and
     the classes are sorted as text. Sorted, never in order of first appearance, so the
     numbering does not depend on how the rows happen to be ordered.
     """
     codes, texts = _distinct_labels(labels)
-    numbers = _label_numbers(texts)
+    numbers = _label_numbers(texts, decimal)
     numeric = bool(np.isfinite(numbers).all())
     if numeric:
         values = np.unique(numbers)  # sorted, and 1 and 1.0 once
@@ -683,13 +715,17 @@ def classes_of(labels: pd.Series) -> tuple[np.ndarray, tuple[str, ...], bool]:
     return index.astype(np.int64)[codes], classes, numeric
 
 
-def codes_for(labels: pd.Series, class_names: tuple[str, ...], numeric: bool) -> np.ndarray:
+def codes_for(
+    labels: pd.Series, class_names: tuple[str, ...], numeric: bool, decimal: str = "."
+) -> np.ndarray:
     """(m,) int64: each label's index in class_names (as classes_of numbered them), read as
-    classes_of reads a numeric or a text column; -1 for a label that is none of the classes:
-    one never seen in training, a blank, or with numeric classes anything not a number."""
+    classes_of reads a numeric or a text column (with this file's decimal mark); -1 for a label
+    that is none of the classes: one never seen in training, a blank, or with numeric classes
+    anything not a number."""
     codes, texts = _distinct_labels(labels)  # a blank is code -1
     if numeric:
-        texts = [_number_name(v) if np.isfinite(v) else None for v in _label_numbers(texts)]
+        numbers = _label_numbers(texts, decimal)
+        texts = [_number_name(v) if np.isfinite(v) else None for v in numbers]
     index = pd.Index(class_names).get_indexer(texts)
     return np.append(index, -1).astype(np.int64)[codes]
 
@@ -722,10 +758,11 @@ def _distinct_labels(labels: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes, [str(text).strip() for text in distinct]
 
 
-def _label_numbers(texts: list[str]) -> np.ndarray:
-    """Each text as a float64, NaN where it is not a number. pandas reads it, not Python's
-    float(), which takes "1_000" for a number: a label like "2_0" is a name."""
-    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
+def _label_numbers(texts: list[str], decimal: str) -> np.ndarray:
+    """Each text as a float64, NaN where it is not a number, as the features' numbers are read
+    (_as_numbers). pandas reads it, not Python's float(), which takes "1_000" for a number: a
+    label like "2_0" is a name."""
+    numbers = _as_numbers(pd.Series(texts, dtype=object), decimal)
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -875,7 +912,7 @@ def read_file(
         numbers, names = np.ascontiguousarray(numbers[:, kept]), [names[j] for j in kept]
         if not names:
             raise DataError(f"{source.name}: no feature columns besides the target {target!r}")
-    labels, classes, numeric = classes_of(read.texts[target])
+    labels, classes, numeric = classes_of(read.texts[target], layout.decimal)
     return Table(
         feature_names=tuple(names),
         features=numbers,
