@@ -117,6 +117,21 @@ def test_divergence_stops_at_the_first_epoch_above_diverged_times_the_start(scal
     assert f"in epoch {epoch};" in str(raised.value)
 
 
+@pytest.mark.parametrize(("scale", "lr"), DIVERGING)
+def test_an_overshoot_by_the_last_update_is_divergence_too(scale, lr):
+    """A run that ends one epoch before the loss is seen above DIVERGED times its start has
+    already taken the step that put it there: fit judges the loss after its last update."""
+    X, y = iris(scale)
+    model = iris_torch.make_backend("manual", 4, 3, lr=lr, l2=L2, dtype=torch.float64)
+    losses, _, _ = descent(model.get_params(), X, y, lr, 200)
+    start = losses[0]
+    epoch = next(e for e, loss in enumerate(losses, 1) if loss > training.DIVERGED * start)
+    with pytest.raises(DivergenceError) as raised:
+        iris_torch.fit(model, X, y, epochs=epoch - 1)
+    assert raised.value.epoch == epoch - 1
+    assert raised.value.loss == pytest.approx(losses[epoch - 1], rel=1e-9)  # after epoch - 1
+
+
 def test_a_loss_that_climbs_less_than_diverged_times_and_comes_back_trains_on():
     """Standardised Iris at --lr 10 climbs above its start (found here), never to DIVERGED
     times it, and ends below its start."""
@@ -127,6 +142,7 @@ def test_a_loss_that_climbs_less_than_diverged_times_and_comes_back_trains_on():
     assert losses[-1] < losses[0]
     history = iris_torch.fit(model, X, y, epochs=300)
     assert history.epochs_run == 300
+    assert history.final_loss == pytest.approx(objective(*model.get_params().values(), X, y).item())
     assert history.loss[0] == pytest.approx(losses[0], rel=1e-12)
     assert max(history.loss) < training.DIVERGED * losses[0]
 

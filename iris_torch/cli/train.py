@@ -461,7 +461,7 @@ def train(
         "converged": history.converged,
         "grad_norm": history.grad_norm,
         "grad_norm_start": history.grad_norm_start,
-        "train_loss": trainer.loss(X_train, y_train).item(),
+        "train_loss": history.final_loss,
         "train_cross_entropy": train_result.cross_entropy,
         "train_accuracy": train_result.accuracy,
         "test_loss": None if test_result is None else test_result.cross_entropy,
