@@ -167,9 +167,9 @@ def fit(
 
     Raises DivergenceError when a loss stops being finite or an epoch's loss exceeds DIVERGED
     times the initial loss (the steps overshoot, typically from a learning rate too large for
-    the scale of the features), the loss after the last update included, and TrainingInterrupted on Ctrl-C (KeyboardInterrupt, or the
-    Stopped that the command line makes of SIGTERM), saying in which epoch; the model keeps the
-    parameters it had then.
+    the scale of the features), the loss after the last update included; and
+    TrainingInterrupted on Ctrl-C (KeyboardInterrupt, or the Stopped that the command line
+    makes of SIGTERM), saying in which epoch; the model keeps the parameters it had then.
     """
     generator = torch.Generator().manual_seed(seed)
     summed = one_process if shard is None else shard.summed

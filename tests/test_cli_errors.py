@@ -176,6 +176,7 @@ ERRORS = [
     ("seed negative", [*TRAIN, "--seed", "-1"], 2, "--seed: '-1' must be an integer from 0"),
     ("bad drop", [*TRAIN, "--drop", "Colour"], 2, "no column to drop 'Colour'"),
     ("tiny test set", [*TRAIN, "--test-size", "0.01"], 2, "puts 2 of 150 rows in the test set"),
+    ("tinier test set", [*TRAIN, "--test-size", "0.001"], 2, "puts 1 of 150 rows in the test set"),
     # flags
     ("test size 1.0", [*TRAIN, "--test-size", "1.0"], 2, "--test-size: '1.0' must be a share"),
     ("test size -1", [*TRAIN, "--test-size", "-1"], 2, "--test-size: '-1' must be a share"),

@@ -12,6 +12,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn import datasets as sklearn_datasets
+from sklearn import model_selection
 from sklearn.preprocessing import StandardScaler
 
 import iris_torch
@@ -206,13 +207,15 @@ def test_split_is_not_ordered_by_class():
 
 @given(
     sizes=st.lists(st.integers(2, 30), min_size=2, max_size=5),
-    test_size=st.floats(0.1, 0.5),
+    test_size=st.floats(0.1, 0.5) | st.integers(1, 40),
     seed=st.integers(0, 2**31),
 )
 @settings(max_examples=40, deadline=None)
 def test_stratified_split_gives_each_class_its_share(sizes, test_size, seed):
     m, k = sum(sizes), len(sizes)
-    n_test = round(test_size * m)
+    assume(test_size < m)
+    # as many test rows as scikit-learn's own split holds out for that test_size
+    n_test = len(model_selection.train_test_split(np.arange(m), test_size=test_size)[1])
     assume(k <= n_test <= m - k)  # otherwise no split has every class in both sets (see below)
     y = torch.cat([torch.full((size,), c) for c, size in enumerate(sizes)])
     y = y[torch.randperm(m, generator=torch.Generator().manual_seed(seed))]
@@ -230,7 +233,7 @@ def test_stratified_split_gives_each_class_its_share(sizes, test_size, seed):
 def test_small_classes_still_get_a_test_row():
     """A class of 2 among 100: its share of 10 test rows is 0.2, but it still gets one."""
     y = torch.cat([torch.zeros(100, dtype=torch.long), torch.ones(2, dtype=torch.long)])
-    _, _, y_train, y_test = train_test_split(row_ids(102), y, test_size=0.1)
+    _, _, y_train, y_test = train_test_split(row_ids(102), y, test_size=10)
     assert torch.bincount(y_test).tolist() == [9, 1]
     assert torch.bincount(y_train).tolist() == [91, 1]
 
@@ -240,7 +243,7 @@ def test_small_classes_still_get_a_test_row():
     [
         ([5, 1], 0.5, "class '1' has only 1 row"),
         ([10, 10, 10], 0.05, "puts 2 of 30 rows in the test set"),
-        ([10, 10, 10], 0.95, "puts 28 of 30 rows in the test set"),
+        ([10, 10, 10], 0.95, "puts 29 of 30 rows in the test set"),
     ],
 )
 def test_impossible_stratified_split_is_a_data_error(sizes, test_size, message):

@@ -315,3 +315,28 @@ def test_every_backend_converges_to_the_independent_optimum(name, iris_split, sk
     np.testing.assert_allclose(centred.numpy(), b - b.mean(), atol=1e-6)
     gradients = model.gradients(X, y)
     assert max(g.abs().max().item() for g in gradients.values()) < 1e-12
+
+
+def test_two_classes_are_scikit_learns_binary_model_with_c_of_one_over_l2_m(iris_split):
+    """With two classes scikit-learn fits one weight vector w (the logit of the second class
+    against the first), penalised by ||w||^2 / (2C). Ours has a column per class; only their
+    difference d = W2 - W1 changes a probability, and the penalty is least for it when
+    W1 = -W2 = -d/2: l2 * ||d||^2 / 2. So the two agree when C = 1 / (l2 * m), not at the
+    multinomial 1 / (2 * l2 * m)."""
+    X, _, y, _ = iris_split
+    X, y = X[y > 0], y[y > 0] - 1  # versicolor against virginica: they overlap
+    model = make_backend("manual", 4, 2, lr=1.0, l2=L2, dtype=torch.float64)
+    fit(model, X, y, epochs=3000)
+    W, b = model.get_params().values()
+    assert max(g.abs().max().item() for g in model.gradients(X, y).values()) < 1e-12
+    torch.testing.assert_close(W[:, 0], -W[:, 1], rtol=0, atol=1e-12)
+
+    def binary(C):
+        clf = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(X.numpy(), y.numpy())
+        return clf.coef_[0], clf.intercept_[0]
+
+    w, w0 = binary(1 / (L2 * len(y)))
+    np.testing.assert_allclose((W[:, 1] - W[:, 0]).numpy(), w, atol=1e-6)
+    assert (b[1] - b[0]).item() == pytest.approx(w0, abs=1e-6)
+    multinomial_c, _ = binary(1 / (2 * L2 * len(y)))
+    assert np.abs(multinomial_c - w).max() > 0.1  # a penalty twice as strong: another model

@@ -14,7 +14,9 @@ s_{y_i} times, and the sum is still divided by the number of rows m, not by the 
 Why m:
 
 - It is scikit-learn's objective, sum_i s_{y_i} CE_i + ||W||^2 / (2C), divided by m, when
-  C = 1 / (2 * l2 * m): the same minimiser.
+  C = 1 / (2 * l2 * m): the same minimiser. (With two classes scikit-learn fits one weight
+  vector d, the difference of our two columns; our penalty is least, l2 * ||d||^2 / 2, with
+  the columns at -d/2 and d/2, so there C = 1 / (l2 * m).)
 - A batch's loss is then an unbiased estimate of the whole set's, and the batches of an epoch,
   each weighted by its rows, add up to it exactly. Divided by the batch's sum of weights (what
   nn.CrossEntropyLoss(weight=s) does by default), each batch would be a weighted mean with its

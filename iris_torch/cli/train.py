@@ -60,9 +60,8 @@ HYPERPARAMETERS = (
 )
 DEFAULT_TOL = 0.01
 """Training has converged when the full gradient's norm is a hundredth of what it was at the
-start. With the other defaults (float64), runs stop at epoch 710 on Iris, 300 on wine, 530 on
-digits and 200 on breast cancer (scikit-learn's data), the training loss 0.6 to 5.5 % above its
-optimum and the test accuracy already the optimum's on all four."""
+start. Where that stops runs on Iris and three of scikit-learn's data sets, and how far from
+the optimum, is in the README's Choices (Convergence), checked by tests/test_readme.py."""
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DIST_TIMEOUT_S = 300.0
 """Under torchrun, how long a process waits for the others (to meet, to finish reading their
@@ -121,7 +120,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         type=non_negative_float,
         default=0.01,
         help="penalty l2*sum(W^2) added to the mean cross-entropy (%(default)s); "
-        "scikit-learn's LogisticRegression(C) is l2 = 1/(2*C*m) for m training rows",
+        "scikit-learn's LogisticRegression(C) is l2 = 1/(2*C*m) for m training rows, "
+        "1/(C*m) with two classes",
     )
     add(
         "--class-weight",

@@ -179,7 +179,7 @@ def train_test_split(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Split the rows into (X_train, X_test, y_train, y_test), reproducibly.
 
-    As in scikit-learn, a float test_size is a share of the m rows (round(test_size * m) go to
+    As in scikit-learn, a float test_size is a share of the m rows (ceil(test_size * m) go to
     the test set), an int a count of rows; 0 puts every row in the training set (shuffled, as
     any training set is), and the test set is empty. With stratify, each class gets its share of
     them, and at least one row in each set (a small split could otherwise miss a class); a

@@ -21,6 +21,7 @@ import gzip
 import importlib.util
 import io
 import lzma
+import math
 import re
 import sys
 import zipfile
@@ -976,8 +977,8 @@ def read_bundled_iris(target: str = "Species", drop: tuple[str, ...] = (), **opt
 
 def held_out_rows(test_size: float | int, m: int) -> int:
     """How many of m rows a test_size holds out, as scikit-learn reads test_size: an int is a
-    count of rows, a float a share of m (rounded)."""
-    return test_size if isinstance(test_size, int) else round(test_size * m)
+    count of rows, a float a share of m, rounded up (so a share is never no test set)."""
+    return test_size if isinstance(test_size, int) else math.ceil(test_size * m)
 
 
 def check_split(class_sizes: dict[str, int], test_size: float | int) -> None:
