@@ -22,7 +22,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     less the umask, and a file that is replaced keeps its own mode (set only after the block
     has written, so that a read-only mode does not stop the writing).
     """
-    path = Path(path)
+    # Through a symbolic link to the file it names, as open(path, "w") writes: renaming onto
+    # the link itself would replace the link with a file and leave its target as it was.
+    path = Path(os.path.realpath(path))
     temporary = create_beside(path)
     try:
         yield temporary
@@ -35,19 +37,31 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def create_beside(path: Path) -> Path:
-    """A new empty file named `.{path.name}.<random>.tmp` in the folder of `path`.
+    """A new empty file named `.{path.name}.<random>.tmp` in the folder of `path`, the name cut
+    short where it would be longer than the folder's file system allows (name_max).
 
     Created as open() creates a file, mode 0o666 for the kernel to reduce by the umask (or by
     the folder's default ACL), not as tempfile.mkstemp does: its 0o600 would survive the rename
     and hide every saved model, plot and prediction file from everyone else.
     """
+    room = name_max(path.parent) - len(".._random_.tmp")  # what the name may keep of its bytes
+    stem = os.fsencode(path.name)[:room].decode(errors="ignore")  # whole characters only
     while True:
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        temporary = path.with_name(f".{stem}.{secrets.token_hex(4)}.tmp")
         try:
             os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
             continue
         return temporary
+
+
+def name_max(folder: str | os.PathLike) -> int:
+    """The longest file name, in bytes, that the file system of `folder` allows (255 on
+    Linux's and macOS's, and where the system cannot tell)."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows), or no such folder
+        return 255
 
 
 def check_model_file(path: str | os.PathLike) -> Path:
@@ -57,10 +71,14 @@ def check_model_file(path: str | os.PathLike) -> Path:
     (a CSV, a raw pickle that could run code when loaded) is refused without being read.
     """
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"model file not found: {path}")
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a directory, not a model file")
+    try:
+        open(path, "rb").close()
+    except FileNotFoundError:
+        raise CheckpointError(f"model file not found: {path}") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path} is a directory, not a model file") from None
+    except OSError as error:  # no permission, a name too long, ...
+        raise CheckpointError(f"cannot read {path}: {error.strerror}") from None
     if not zipfile.is_zipfile(path):
         raise CheckpointError(
             f"refused to load {path}: it is not an iris_torch model file (not a PyTorch archive)"

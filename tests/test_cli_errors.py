@@ -227,6 +227,19 @@ ERRORS = [
         2,
         "--save and --plot both write ./run.png",
     ),
+    (
+        "save to standard output",
+        [*TRAIN, "--save", "-"],
+        2,
+        "--save writes a file, not standard output: give a file name",
+    ),
+    (
+        "save name too long",
+        [*TRAIN, "--save", "m" * 300 + ".pt"],
+        2,
+        "--save: the file name mmmm",  # ... is longer than the 255 bytes its file system allows
+    ),
+    ("data name too long", [*TRAIN, "--data", "d" * 300 + ".csv"], 2, "cannot read dddd"),
     ("lr 0", [*TRAIN, "--lr", "0"], 2, "--lr: '0' must be a finite number > 0"),
     ("lr negative", [*TRAIN, "--lr", "-1"], 2, "--lr: '-1' must be a finite number > 0"),
     ("lr nan", [*TRAIN, "--lr", "nan"], 2, "--lr: 'nan' must be a finite number > 0"),
@@ -312,6 +325,18 @@ ERRORS = [
         [*PREDICT, "--model", "x.pt", "--csv", "good.csv", "--out", "p.txt"],
         2,
         "--out p.txt: predict writes files named by their kind: .csv, .tsv, .csv.gz",
+    ),
+    (
+        "predict model name too long",
+        [*PREDICT, "--model", "m" * 300 + ".pt", "1", "2", "3", "4"],
+        2,
+        "cannot read mmmm",
+    ),
+    (
+        "predict out name too long",
+        [*PREDICT, "--model", "x.pt", "--csv", "good.csv", "--out", "p" * 300 + ".csv"],
+        2,
+        "--out: the file name pppp",
     ),
     (
         "predict inf value",

@@ -22,7 +22,7 @@ from iris_torch.cli import main as cli_main
 from iris_torch.cli.predict import main as predict_main
 from iris_torch.cli.train import main as train_main
 from iris_torch.errors import UsageError
-from iris_torch.files import atomic_path
+from iris_torch.files import atomic_path, name_max
 from iris_torch.plots import save_training_figure
 from iris_torch.training import History
 
@@ -137,6 +137,34 @@ def test_atomic_path_keeps_the_mode_of_a_file_it_replaces(tmp_path, existing):
             temporary.write_text("new\n")
     assert (target.read_text(), mode(target)) == ("new\n", existing)
     assert listing(tmp_path) == {"model.pt"}
+
+
+@UNIX
+def test_atomic_path_writes_through_a_symbolic_link_as_open_does(tmp_path):
+    """open(link, "w") writes the file the link names and leaves the link; so must a model
+    saved to a link, whether its file exists yet or not."""
+    (tmp_path / "real").mkdir()
+    for name in ("old.pt", "new.pt"):
+        (tmp_path / name).symlink_to(Path("real") / name)
+    (tmp_path / "real" / "old.pt").write_text("old\n")
+    for name in ("old.pt", "new.pt"):
+        with atomic_path(tmp_path / name) as temporary:
+            temporary.write_text("written\n")
+        assert (tmp_path / name).is_symlink()
+        assert (tmp_path / "real" / name).read_text() == "written\n"
+    assert listing(tmp_path) == {"old.pt", "new.pt", "real"}
+    assert listing(tmp_path / "real") == {"old.pt", "new.pt"}
+
+
+def test_atomic_path_writes_a_name_as_long_as_the_file_system_allows(tmp_path):
+    """The temporary file beside it must fit too, its name cut short where needed."""
+    longest = name_max(tmp_path)
+    for name in ("é" * ((longest - 3) // 2) + ".pt", "m" * (longest - 3) + ".pt"):
+        with atomic_path(tmp_path / name) as temporary:
+            assert len(os.fsencode(temporary.name)) <= longest
+            temporary.write_text("written\n")
+        assert (tmp_path / name).read_text() == "written\n"
+    assert len(listing(tmp_path)) == 2
 
 
 @UNIX

@@ -27,6 +27,7 @@ from ..errors import (
     Stopped,
     UsageError,
 )
+from ..files import name_max
 from ..plots import figure_format
 
 COMMANDS = {"train": "train a model", "predict": "predict with a saved model"}
@@ -115,15 +116,26 @@ def separator(text: str) -> str:
 
 
 def check_writable(path: str, flag: str) -> None:
-    """Fail before any work if `path` cannot be written, rather than after a long run."""
-    target = Path(path)
-    if target.is_dir():
+    """Fail before any work if `path` cannot be written, rather than after a long run: "-"
+    (a model or figure goes to a file), a folder, a folder missing or not writable, a name too
+    long for its file system. A symbolic link is judged by the file it leads to, which is
+    what gets written."""
+    if path == "-":
+        raise UsageError(f"{flag} writes a file, not standard output: give a file name")
+    if os.path.isdir(path):
         raise UsageError(f"{flag} {path} is a directory; give a file name")
+    target = Path(os.path.realpath(path))
     parent = target.parent
     if not parent.is_dir():
-        raise UsageError(f"{flag} {path}: the directory {str(parent)!r} does not exist")
+        raise UsageError(f"{flag} {path}: the directory {str(Path(path).parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{flag} {path}: the directory {str(parent)!r} is not writable")
+    longest = name_max(parent)
+    if len(os.fsencode(target.name)) > longest:
+        raise UsageError(
+            f"{flag}: the file name {target.name[:40]}... is longer than the {longest} bytes "
+            "its file system allows"
+        )
 
 
 def check_matplotlib(flag: str) -> None:

@@ -22,6 +22,7 @@ import importlib.util
 import io
 import lzma
 import math
+import os
 import re
 import sys
 import zipfile
@@ -183,14 +184,14 @@ def open_source(path: str | PathLike) -> Source:
         raw = data[:HEAD_BYTES]
     else:
         name, data, file = str(path), None, Path(path)
-        if not file.exists():
-            raise DataError(f"data file not found: {file}")
-        if file.is_dir():
-            raise DataError(f"{file} is a directory, not a CSV file")
         try:
             with open(file, "rb") as handle:
                 raw = handle.read(HEAD_BYTES)
-        except OSError as error:
+        except FileNotFoundError:
+            raise DataError(f"data file not found: {file}") from None
+        except IsADirectoryError:
+            raise DataError(f"{file} is a directory, not a CSV file") from None
+        except OSError as error:  # no permission, a name too long, ...
             raise DataError(f"cannot read {file}: {error.strerror}") from None
     if raw.startswith(PARQUET):
         return Source(name, data, file, None, True, "")
@@ -789,7 +790,7 @@ def data_files(path: str | PathLike) -> list[str]:
     """The files `path` names: the file itself, or where no file has that name and it holds *,
     ? or [, the files it matches as a pattern (as a shell would), in sorted order."""
     path = str(path)
-    if path == "-" or not any(c in path for c in "*?[") or Path(path).exists():
+    if path == "-" or not any(c in path for c in "*?[") or os.path.exists(path):
         return [path]
     files = sorted(glob.glob(path))
     if not files:
