@@ -181,6 +181,17 @@ def test_train_writes_model_and_plot_with_the_umask(tmp_path, capsys, mask, expe
     assert mode(model) == mode(plot) == expected
 
 
+def test_ctrl_c_before_training_is_one_line_too(monkeypatch, capsys):
+    """Ctrl-C while the data are read (a bare KeyboardInterrupt, with no text of its own)."""
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("iris_torch.cli.train.check_inputs", interrupted)
+    code, out, err = run_main(train_main, [], capsys)
+    assert (code, out, err) == (130, "", "python -m iris_torch.train: interrupted\n")
+
+
 def test_the_version_is_the_one_pyproject_declares():
     pyproject = (ROOT / "pyproject.toml").read_text()
     (declared,) = re.findall(r'^version = "(.+)"$', pyproject, flags=re.MULTILINE)

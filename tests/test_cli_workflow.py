@@ -257,13 +257,14 @@ SUFFIXES = [".csv", ".tsv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".parq
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_out_writes_what_its_suffix_says(suffix, model, capsys):
     args = ["--model", str(model / "model.pt"), "--csv", str(iris_path())]
-    code, expected, _ = run_main(predict_main, [*args, "--out", "-"], capsys)
+    code, expected, told = run_main(predict_main, [*args, "--out", "-"], capsys)
     assert code == 0
     path = model / f"predictions{suffix}"
     code, out, err = run_main(predict_main, [*args, "--out", str(path)], capsys)
     assert code == 0, err
     assert err == f"python -m iris_torch.predict: wrote 150 predictions to {path}\n"
     assert out.startswith("Accuracy against the file's labels: ")
+    assert told == f"python -m iris_torch.predict: {out}"  # stdout held the table
     # pandas, told nothing but the name, reads back what --out - printed
     printed = pd.read_csv(io.StringIO(expected))
     if suffix == ".parquet":  # typed: the probabilities stay the model's float32
@@ -305,3 +306,14 @@ def test_the_package_exports_no_module_it_merely_uses():
     modules = [getattr(iris_torch, name) for name in dir(iris_torch)]
     foreign = [m.__name__ for m in modules if isinstance(m, type(sys))]
     assert all(name.startswith("iris_torch.") for name in foreign), foreign
+
+
+def test_one_prediction_is_one(model, capsys):
+    one = model / "one.csv"
+    pd.read_csv(iris_path()).head(1).to_csv(one, index=False)
+    args = ["--model", str(model / "model.pt"), "--csv", str(one), "--out", str(model / "1.csv")]
+    code, _, err = run_main(predict_main, args, capsys)
+    assert (code, err) == (
+        0,
+        f"python -m iris_torch.predict: wrote 1 prediction to {model}/1.csv\n",
+    )

@@ -222,7 +222,7 @@ def run_reporting_errors(prog: str, work: Callable[[], int], speaks: bool = True
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM; in training, it says the epoch
-        say(f"{interrupt or 'interrupted'}")
+        say(str(interrupt) or "interrupted")  # a bare KeyboardInterrupt's text is empty
         # what a shell reports for a process that the signal ended: 128 + 2, or 128 + 15
         return 128 + getattr(interrupt, "signal", signal.SIGINT)
     except BrokenPipeError:

@@ -298,12 +298,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         result, table, notes = predict(args)
         for note in notes:
             print(f"{parser.prog}: note: {note}", file=sys.stderr)
-        if args.out == "-":
+        if args.out == "-":  # stdout holds the table: the accuracy goes to stderr
             table.to_csv(sys.stdout, index=False)
+            if text := report(result):
+                print(f"{parser.prog}: {text}", file=sys.stderr)
             return 0
         if table is not None:
             write_table(table, args.out)
-            print(f"{parser.prog}: wrote {len(table)} predictions to {args.out}", file=sys.stderr)
+            rows = f"{len(table)} prediction{'s' * (len(table) != 1)}"
+            print(f"{parser.prog}: wrote {rows} to {args.out}", file=sys.stderr)
         text = json.dumps(result) if args.json else report(result)
         if text:
             print(text)
