@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import torch
 from conftest import run_main
@@ -274,6 +275,29 @@ def test_out_writes_what_its_suffix_says(suffix, model, capsys):
     else:
         written = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
         pd.testing.assert_frame_equal(written, printed)
+
+
+@pytest.mark.parametrize("rows", ["all", "every third", "shuffled"])
+def test_a_parquet_files_named_index_is_carried_into_the_predictions(rows, model, capsys):
+    """pandas stores an index Id of 1, 2, ..., 150 (or 1, 4, 7, ...) in a Parquet file's
+    metadata alone, as a range; shuffled, as a column. Either way pandas reads it back as the
+    index, and predict's --out carries it, as it carries a CSV's Id column."""
+    frame = pd.read_csv(iris_path()).set_index("Id")
+    frame = {
+        "all": frame,
+        "every third": frame.iloc[::3],
+        "shuffled": frame.sample(60, random_state=0),
+    }[rows]
+    path = model / f"indexed {rows}.parquet"
+    frame.to_parquet(path)
+    stored = pq.read_schema(path).names
+    assert ("Id" in stored) == (rows == "shuffled")
+    out = model / f"indexed {rows}.csv"
+    args = ["--model", str(model / "model.pt"), "--csv", str(path)]
+    assert run_main(predict_main, [*args, "--out", str(out)], capsys)[0] == 0
+    written = pd.read_csv(out)
+    assert list(written.columns[:2]) == ["Id", "predicted"]
+    assert written["Id"].tolist() == pd.read_parquet(path).index.tolist()
 
 
 def test_out_of_an_unknown_kind_is_refused_before_the_model_is_read(model):

@@ -270,11 +270,7 @@ def layout_of(
                 f"{source.name} is a Parquet file, whose columns have names; --no-header is for "
                 "a CSV without a header line"
             )
-        _need_pyarrow(source)
-        import pyarrow.parquet
-
-        schema = pyarrow.parquet.read_schema(source.open())
-        return Layout([str(name).strip() for name in schema.names])
+        return Layout(list(_parquet_columns(source)))
     if decimal not in DECIMALS:
         raise ValueError(f"decimal is '.' or ',', not {decimal!r}")
     lines = source.head.splitlines()
@@ -506,16 +502,37 @@ def _read_parquet(source, numbers, texts) -> pd.DataFrame:
     return _parquet_frame(source).astype(dict.fromkeys(texts, "string"))
 
 
-def _parquet_frame(source: Source) -> pd.DataFrame:
-    """A Parquet file's columns, every one that its schema names (layout_of's names). Read
-    without pandas' own metadata, which would make an index that pandas wrote with the rows
-    (__index_level_0__, or a named one) the frame's index instead of a column; as a column it
-    is recognised as a row index by name (is_index_name), as in a CSV."""
+def _parquet_columns(source: Source) -> dict[str, range | None]:
+    """A Parquet file's columns by name (layout_of's names): those its schema names (None),
+    after a named index that pandas kept in its metadata alone (a RangeIndex such as Id 1, 2,
+    3, ..., which to_parquet stores as its start, stop and step: the range)."""
     _need_pyarrow(source)
     import pyarrow.parquet
 
+    schema = pyarrow.parquet.read_schema(source.open())
+    columns = {str(name).strip(): None for name in schema.names}
+    indexes = (schema.pandas_metadata or {}).get("index_columns", [])
+    ranges = {
+        str(index["name"]).strip(): range(index["start"], index["stop"], index["step"])
+        for index in indexes
+        if isinstance(index, dict) and index.get("kind") == "range" and index.get("name")
+    }
+    return {name: rows for name, rows in ranges.items() if name not in columns} | columns
+
+
+def _parquet_frame(source: Source) -> pd.DataFrame:
+    """A Parquet file's columns (_parquet_columns), every one a column. Read without pandas'
+    own metadata, which would make an index that pandas wrote with the rows (__index_level_0__,
+    a named one, or a named range) the frame's index instead of a column; as a column it is
+    recognised as a row index by name (is_index_name), as in a CSV."""
+    import pyarrow.parquet
+
+    columns = _parquet_columns(source)
     frame = pyarrow.parquet.read_table(source.open()).to_pandas(ignore_metadata=True)
     frame.columns = [str(name).strip() for name in frame.columns]
+    for position, (name, rows) in enumerate((n, r) for n, r in columns.items() if r is not None):
+        if len(rows) == len(frame):  # else not this table's index: leave it out
+            frame.insert(position, name, np.asarray(rows, dtype=np.int64))
     return frame
 
 
