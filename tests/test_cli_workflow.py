@@ -114,7 +114,9 @@ def test_test_data_rows_of_an_unknown_class_are_counted_and_left_out(iris_files,
     flags = ["--data", str(iris_files / "train.csv"), "--epochs", "20"]
     trained, err = summary(capsys, *flags, "--test-data", str(iris_files / "test_nova.csv"))
     assert trained["n_test"] == 25
-    assert "--test-data 5 rows have labels the model does not know ('Iris-nova' 5 rows)" in err
+    nova = iris_files / "test_nova.csv"
+    unknown = "5 rows have labels the model does not know ('Iris-nova' 5 rows)"
+    assert f"note: --test-data {nova}: {unknown}" in err
 
 
 def test_test_data_without_a_feature_column_is_one_line(iris_files, capsys):
@@ -155,6 +157,15 @@ def test_balanced_class_weights_are_scikit_learns_on_the_training_rows(tmp_path,
     training_labels = np.repeat(np.arange(3), counts)
     expected = compute_class_weight("balanced", classes=np.arange(3), y=training_labels)
     np.testing.assert_allclose(balanced["class_weights"], expected, rtol=1e-12)
+
+    # and the text report says them, as the JSON does
+    code, out, _ = run_main(train_main, [*flags, "--class-weight", "balanced"], capsys)
+    (line,) = [line for line in out.splitlines() if line.startswith("Class weights")]
+    assert line.startswith("Class weights in the loss (--class-weight balanced): 0 ")
+    printed = [float(part.split()[-1]) for part in line.split(": ", 1)[1].split(", ")]
+    np.testing.assert_allclose(printed, expected, rtol=5e-4)  # 4 significant digits
+    plain = run_main(train_main, flags, capsys)[1]
+    assert code == 0 and "Class weights" not in plain
 
 
 def test_balanced_class_weights_find_more_of_the_rarest_class(tmp_path, capsys):

@@ -17,6 +17,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import (
@@ -29,6 +30,9 @@ from ..errors import (
 )
 from ..files import name_max
 from ..plots import figure_format
+
+if TYPE_CHECKING:
+    import pandas
 
 COMMANDS = {"train": "train a model", "predict": "predict with a saved model"}
 VERSION = f"iris-torch {__version__}"
@@ -194,6 +198,30 @@ def _same_file(first: str, second: str) -> bool:
         return os.path.samefile(first, second)
     except OSError:  # one of them does not exist (yet)
         return Path(first).resolve() == Path(second).resolve()
+
+
+SHOWN_LABELS = 5  # unknown labels named in the note; the rest are counted
+
+
+def counted_labels(labels: "pandas.Series") -> dict[str, int]:
+    """{label: rows}, most rows first (then in text order): labels less spaces, "" if blank."""
+    counts = labels.fillna("").str.strip().value_counts()
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {text: int(n) for text, n in ordered}
+
+
+def unknown_note(unknown: dict[str, int], known: int) -> str:
+    """'3 rows have labels the model does not know ('x' 2 rows, 'y' 1 row); accuracy is ...'"""
+    rows = sum(unknown.values())
+    shown = [f"{text!r} {n} row{'s' if n != 1 else ''}" for text, n in unknown.items()]
+    shown = shown[:SHOWN_LABELS] + (["..."] if len(shown) > SHOWN_LABELS else [])
+    subject = f"{rows} rows have labels" if rows != 1 else "1 row has a label"
+    verdict = (
+        f"accuracy is over the other {known}"
+        if known
+        else "no row has a label the model knows, so there is no accuracy"
+    )
+    return f"{subject} the model does not know ({', '.join(shown)}); {verdict}"
 
 
 def run_reporting_errors(prog: str, work: Callable[[], int], speaks: bool = True) -> int:

@@ -32,16 +32,16 @@ from . import (
     ArgumentParser,
     check_no_clash,
     check_writable,
+    counted_labels,
     finite_float,
     run_reporting_errors,
     separator,
+    unknown_note,
 )
 from .formatting import format_table
 
 if TYPE_CHECKING:
     import pandas
-
-SHOWN_LABELS = 5  # unknown labels named in the note; the rest are counted
 
 TABLES = {".csv": ",", ".tsv": "\t"}  # text tables --out writes, by suffix: their separators
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}  # as the reader reads
@@ -236,27 +236,6 @@ def _ids_as_values(ids: "pandas.Series") -> np.ndarray:
 
     numbers = pandas.to_numeric(ids, errors="coerce")
     return (numbers if numbers.notna().all() else ids).to_numpy()
-
-
-def counted_labels(labels: "pandas.Series") -> dict[str, int]:
-    """{label: rows}, most rows first (then in text order): labels less spaces, "" if blank."""
-    counts = labels.fillna("").str.strip().value_counts()
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return {text: int(n) for text, n in ordered}
-
-
-def unknown_note(unknown: dict[str, int], known: int) -> str:
-    """'3 rows have labels the model does not know ('x' 2 rows, 'y' 1 row); accuracy is ...'"""
-    rows = sum(unknown.values())
-    shown = [f"{text!r} {n} row{'s' if n != 1 else ''}" for text, n in unknown.items()]
-    shown = shown[:SHOWN_LABELS] + (["..."] if len(shown) > SHOWN_LABELS else [])
-    subject = f"{rows} rows have labels" if rows != 1 else "1 row has a label"
-    verdict = (
-        f"accuracy is over the other {known}"
-        if known
-        else "no row has a label the model knows, so there is no accuracy"
-    )
-    return f"{subject} the model does not know ({', '.join(shown)}); {verdict}"
 
 
 def report(result: dict) -> str:

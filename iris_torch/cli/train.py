@@ -25,6 +25,7 @@ from . import (
     check_no_clash,
     check_plot_path,
     check_writable,
+    counted_labels,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -33,6 +34,7 @@ from . import (
     seed,
     separator,
     test_size,
+    unknown_note,
 )
 from .formatting import format_table
 
@@ -259,7 +261,6 @@ def test_rows(
 
     from ..data.read import codes_for, read_for_model
     from ..distributed import share
-    from .predict import counted_labels, unknown_note
 
     options = read_options(args)
     for name in ("target", "drop", "keep"):  # the model's features decide the columns
@@ -273,7 +274,7 @@ def test_rows(
     codes = codes_for(labels, dataset.class_names, numeric, args.decimal)
     known = codes >= 0
     for line in read.notes:
-        note(f"note: --test-data {line}")
+        note(f"note: --test-data {args.test_data}: {line}")
     if not known.any():
         raise UsageError(
             f"--test-data {args.test_data}: no row has a label the model knows "
@@ -281,7 +282,7 @@ def test_rows(
         )
     if not known.all():
         unknown = unknown_note(counted_labels(labels[~known]), int(known.sum()))
-        note(f"note: --test-data {unknown}")
+        note(f"note: --test-data {args.test_data}: {unknown}")
     mine = share(int(known.sum()), processes.world, processes.rank)
     X = torch.from_numpy(features[known][mine])
     return X, torch.from_numpy(codes[known][mine])
@@ -558,6 +559,12 @@ def report(summary: dict) -> str:
         f"Train set: loss {summary['train_loss']:.4f} ({loss}), "
         f"accuracy {train_correct}/{n_train} ({summary['train_accuracy']:.1%})",
     ]
+    if weighted:
+        shown = ", ".join(
+            f"{name} {weight:.4g}"
+            for name, weight in zip(names, summary["class_weights"], strict=True)
+        )
+        lines.append(f"Class weights in the loss (--class-weight balanced): {shown}")
     if n_test:
         test_correct = round(summary["test_accuracy"] * n_test)
         lines.append(
