@@ -123,16 +123,38 @@ def test_sharded_files_train_the_model_of_the_whole_file(tmp_path, capsys):
     assert_same_model(json.loads(result.stdout), expected)
 
 
-def test_processes_given_different_columns_stop_with_one_line(tmp_path):
+# Data that one process would refuse, held by two: each problem found where it shows
+FAULTY_PARTS = {
+    "different columns": ([], "error: the processes read different columns"),
+    "a continuous target": (
+        ["--target", "SepalLengthCm", "--drop", "Species"],  # its values made all distinct
+        "error: part-*.csv: column 'SepalLengthCm' looks continuous (150 distinct numbers in 150",
+    ),
+    "a class of one row": (
+        ["--target", "Kind", "--drop", "Species"],
+        "error: class 'lonely' has only 1 row;",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FAULTY_PARTS)
+def test_processes_given_faulty_parts_stop_with_one_line(case, tmp_path):
     write_parts(tmp_path, [75])
-    part = pd.read_csv(tmp_path / "part-1.csv")
-    part.insert(2, "extra", 1.0)
-    part.to_csv(tmp_path / "part-1.csv", index=False)
-    result = torchrun(2, ["--data", "part-*.csv", *COMMON, "--save", "m.pt"], tmp_path)
+    for path in (tmp_path / "part-0.csv", tmp_path / "part-1.csv"):
+        part = pd.read_csv(path)
+        if case == "different columns" and path.name == "part-1.csv":
+            part.insert(2, "extra", 1.0)
+        if case == "a continuous target":
+            part["SepalLengthCm"] += part["Id"] / 1000
+        if case == "a class of one row":  # the name is the message's, not a class number
+            part["Kind"] = np.where(part["Id"] == 150, "lonely", part["Species"])
+        part.to_csv(path, index=False)
+    flags, message = FAULTY_PARTS[case]
+    result = torchrun(2, ["--data", "part-*.csv", *COMMON, *flags, "--save", "m.pt"], tmp_path)
     ours = [line for line in result.stderr.splitlines() if line.startswith("python -m iris_")]
     ours = [line for line in ours if ": note: " not in line]  # the Id column's note, on stderr
     assert len(ours) == 1, result.stderr
-    assert "error: the processes read different columns" in ours[0]
+    assert message in ours[0]
     # The one traceback is torchrun's own, reporting that its processes failed (exit code 2).
     assert result.stderr.count("Traceback") == 1 and "ChildFailedError" in result.stderr
     assert not (tmp_path / "m.pt").exists()

@@ -29,6 +29,8 @@ from ..data.prepare import Dataset, dataset_from_table, one_process, split_rows,
 from ..data.read import (
     Table,
     check_classes,
+    check_not_continuous,
+    check_split,
     data_files,
     merged_classes,
     read_bundled_iris,
@@ -155,6 +157,8 @@ class Together:
         classes, _ = merged_classes([(names, numeric) for _, names, numeric, _ in parts])
         table = with_classes(table, classes)
         check_classes(table, self.name, self.target)
+        rows = len(table.labels) if self.whole else sum(rows for *_, rows in parts)
+        check_not_continuous(table, self.name, self.target, rows)
         if self.whole:  # every process holds every row: it keeps a contiguous share
             labels = table.labels
             mine = share(len(labels), self.world, self.rank)
@@ -162,6 +166,9 @@ class Together:
             labels = np.concatenate(self.gathered(table.labels))
             start = sum(rows for *_, rows in parts[: self.rank])
             mine = slice(start, start + len(table.labels))
+        # checked here by the classes' names (split_rows knows them by number only)
+        sizes = np.bincount(labels, minlength=len(table.class_names)).tolist()
+        check_split(dict(zip(table.class_names, sizes, strict=True)), test_size)
         train_rows, test_rows = split_rows(torch.from_numpy(labels), test_size, seed)
         dataset = dataset_from_table(table)
         X, y = (dataset.X[mine], dataset.y[mine]) if self.whole else (dataset.X, dataset.y)

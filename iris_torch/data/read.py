@@ -828,9 +828,11 @@ def check_classes(table: Table, name: str, target: str) -> None:
         )
 
 
-def check_not_continuous(table: Table, name: str, target: str) -> None:
+def check_not_continuous(table: Table, name: str, target: str, rows: int | None = None) -> None:
     """Refuse labels that look like a measurement rather than classes, as scikit-learn refuses
     them ("Unknown label type: continuous"): the usual sign that --target names a feature.
+    rows: of a table that several processes hold between them, how many rows they hold in all
+    (its classes are then all of theirs); by default the table's own.
 
     The rule: every label is a number, there are at least MIN_ROWS_FOR_COUNT rows, and more
     distinct labels than half the rows. Then some class has a single row (were each class two
@@ -839,7 +841,7 @@ def check_not_continuous(table: Table, name: str, target: str) -> None:
     Iris's 3 classes in 150 rows and digits' 10 in 1797 are far from it; in fewer than 20 rows
     (2 classes of a 3-row file, say) a handful of numbers may well be classes.
     """
-    m, k = len(table.labels), len(table.class_names)
+    m, k = len(table.labels) if rows is None else rows, len(table.class_names)
     if not table.numeric_classes or m < MIN_ROWS_FOR_COUNT or 2 * k <= m:
         return
     first = [table.class_names[j] for j in pd.unique(table.labels)[:3]]
