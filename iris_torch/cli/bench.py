@@ -630,7 +630,7 @@ def parallel_table(data: dict, sizes: dict) -> list[str]:
     ]
     for world, run in runs.items():
         lines.append(
-            f"| {world} | {run['epoch_s']:.3f} | {one['epoch_s'] / run['epoch_s']:.2f} "
+            f"| {world} | {run['epoch_s']:.3g} | {one['epoch_s'] / run['epoch_s']:.2f} "
             f"| {run['peak_mb']:.0f} | {run['peak_mb'] / one['peak_mb']:.2f} |"
         )
     return [*lines, ""]
