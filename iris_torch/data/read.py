@@ -509,14 +509,15 @@ def _parquet_columns(source: Source) -> dict[str, range | None]:
     _need_pyarrow(source)
     import pyarrow.parquet
 
-    schema = pyarrow.parquet.read_schema(source.open())
+    file = pyarrow.parquet.ParquetFile(source.open())
+    schema, length = file.schema_arrow, file.metadata.num_rows
     columns = {str(name).strip(): None for name in schema.names}
-    indexes = (schema.pandas_metadata or {}).get("index_columns", [])
-    ranges = {
-        str(index["name"]).strip(): range(index["start"], index["stop"], index["step"])
-        for index in indexes
-        if isinstance(index, dict) and index.get("kind") == "range" and index.get("name")
-    }
+    ranges = {}
+    for index in (schema.pandas_metadata or {}).get("index_columns", []):
+        if isinstance(index, dict) and index.get("kind") == "range" and index.get("name"):
+            rows = range(index["start"], index["stop"], index["step"])
+            if len(rows) == length:  # else it is not this table's index
+                ranges[str(index["name"]).strip()] = rows
     return {name: rows for name, rows in ranges.items() if name not in columns} | columns
 
 
@@ -531,8 +532,7 @@ def _parquet_frame(source: Source) -> pd.DataFrame:
     frame = pyarrow.parquet.read_table(source.open()).to_pandas(ignore_metadata=True)
     frame.columns = [str(name).strip() for name in frame.columns]
     for position, (name, rows) in enumerate((n, r) for n, r in columns.items() if r is not None):
-        if len(rows) == len(frame):  # else not this table's index: leave it out
-            frame.insert(position, name, np.asarray(rows, dtype=np.int64))
+        frame.insert(position, name, np.asarray(rows, dtype=np.int64))
     return frame
 
 
