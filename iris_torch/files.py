@@ -21,7 +21,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The file ends with the permissions `open(path, "w")` would leave: a new file gets 0o666
     less the umask, and a file that is replaced keeps its own mode (set only after the block
     has written, so that a read-only mode does not stop the writing).
+
+    A path that is no regular file, such as /dev/null or a named pipe, is yielded as it is, to
+    be written straight into: a rename would put a file in the device's place.
     """
+    if os.path.exists(path) and not os.path.isfile(path):
+        yield Path(path)
+        return
     # Through a symbolic link to the file it names, as open(path, "w") writes: renaming onto
     # the link itself would replace the link with a file and leave its target as it was.
     path = Path(os.path.realpath(path))

@@ -21,6 +21,7 @@ from iris_torch.cli import check_plot_path
 from iris_torch.cli import main as cli_main
 from iris_torch.cli.predict import main as predict_main
 from iris_torch.cli.train import main as train_main
+from iris_torch.data.read import iris_path
 from iris_torch.errors import UsageError
 from iris_torch.files import atomic_path, name_max
 from iris_torch.plots import save_training_figure
@@ -179,6 +180,71 @@ def test_train_writes_model_and_plot_with_the_umask(tmp_path, capsys, mask, expe
     for what, path in (("model", model), ("figure", plot)):  # each named where it was written
         assert f"python -m iris_torch.train: wrote the {what} to {path}\n" in err
     assert mode(model) == mode(plot) == expected
+
+
+def command(tool: str, *flags: str, stdin=None, stdout=subprocess.PIPE, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", f"iris_torch.{tool}", *flags],
+        stdin=stdin,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_no_output_is_the_file_standard_input_reads(tmp_path):
+    """--data - < v.csv and --save v.csv: the file is the input, by another way in."""
+    data = tmp_path / "v.csv"
+    data.write_bytes(iris_path().read_bytes())
+    assert command("train", *QUICK, "--save", str(tmp_path / "m.pt"), cwd=tmp_path).returncode == 0
+    before = data.read_bytes()
+    runs = {
+        "train": ["--data", "-", *QUICK, "--save", str(data)],
+        "predict": ["--model", "m.pt", "--csv", "-", "--out", str(data)],
+    }
+    for tool, flags in runs.items():
+        with open(data) as stdin:
+            result = command(tool, *flags, stdin=stdin, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        flag = "--data" if tool == "train" else "--csv"
+        assert result.stderr == (
+            f"python -m iris_torch.{tool}: error: {flags[-2]} {data} would write over the file "
+            f"on standard input, which {flag} - reads; choose other paths for what is written\n"
+        )
+        assert data.read_bytes() == before
+    assert listing(tmp_path) == {"v.csv", "m.pt"}
+
+
+def test_no_output_is_the_file_standard_output_goes_to(tmp_path):
+    """> out.txt and --save out.txt: the report and the model would overwrite each other."""
+    out = tmp_path / "out.txt"
+    with open(out, "w") as stdout:
+        result = command("train", *QUICK, "--save", str(out), stdout=stdout)
+    assert result.returncode == 2
+    assert f"--save {out} would write over standard output, where the report goes" in result.stderr
+    assert out.read_text() == ""
+
+
+@UNIX
+def test_a_model_saved_to_a_named_pipe_is_written_into_it(tmp_path):
+    """A path that is no regular file (a FIFO here, /dev/null alike) is written as it is:
+    renaming a temporary file onto it would replace the pipe with a file."""
+    import io
+    import threading
+
+    fifo = tmp_path / "model.fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = command("train", *QUICK, "--save", str(fifo))
+    assert result.returncode == 0, result.stderr
+    reader.join(timeout=120)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and listing(tmp_path) == {"model.fifo"}
+    model = torch.load(io.BytesIO(received[0]), weights_only=True)
+    assert model["format"] == "iris_torch checkpoint"
 
 
 def test_ctrl_c_before_training_is_one_line_too(monkeypatch, capsys):

@@ -128,10 +128,15 @@ def check_writable(path: str, flag: str) -> None:
         raise UsageError(f"{flag} writes a file, not standard output: give a file name")
     if os.path.isdir(path):
         raise UsageError(f"{flag} {path} is a directory; give a file name")
+    if os.path.exists(path) and not os.path.isfile(path):  # /dev/null, a named pipe: written
+        if not os.access(path, os.W_OK):  # as they are, where they are (see atomic_path)
+            raise UsageError(f"{flag} {path} is not writable")
+        return
     target = Path(os.path.realpath(path))
     parent = target.parent
     if not parent.is_dir():
-        raise UsageError(f"{flag} {path}: the directory {str(Path(path).parent)!r} does not exist")
+        shown = parent if os.path.islink(path) else Path(path).parent  # where the link leads
+        raise UsageError(f"{flag} {path}: the directory {str(shown)!r} does not exist")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{flag} {path}: the directory {str(parent)!r} is not writable")
     longest = name_max(parent)
@@ -160,23 +165,49 @@ def check_plot_path(path: str, flag: str) -> None:
 
 def check_no_clash(reads: Iterable[tuple[str, str]], writes: Iterable[tuple[str, str]]) -> None:
     """Refuse, before any work, a run that would write over a file it reads, or write one file
-    twice: each of `writes` and `reads` is (flag, path), "-" (a standard stream) ignored, and a
-    --data pattern stands for each file it names. Paths are compared by what they lead to:
-    the same file by another name, through a symbolic link or a hard link, is the same file.
-    One UsageError names every clash."""
-    reads = [(flag, path) for flag, pattern in reads for path in _named(pattern)]
+    twice: each of `writes` and `reads` is (flag, path), and a --data pattern stands for each
+    file it names. Paths are compared by what they lead to: the same file by another name,
+    through a symbolic link or a hard link, is the same file. "-" reads standard input, which
+    may be a file itself (--data - < data.csv); and no path written may be one of the run's
+    standard streams (/dev/stdout, or the file stdout is redirected to), which carry its input,
+    report and notes; the null device excepted, which loses nothing. One UsageError names
+    every clash."""
+    reads = list(reads)
+    files = [(flag, path) for flag, pattern in reads for path in _named(pattern)]
     writes = [(flag, path) for flag, path in writes if path != "-"]
+    reading_stdin = [flag for flag, pattern in reads if pattern == "-"]
+    streams = {
+        0: f"which {reading_stdin[0]} - reads" if reading_stdin else "this run's input",
+        1: "where the report goes",
+        2: "where notes and errors go",
+    }
     clashes = []
     for i, (flag, path) in enumerate(writes):
-        for other_flag, other in reads:
+        for other_flag, other in files:
             if _same_file(path, other):
                 shown = other if other == path else f"{other} (the same file)"
                 clashes.append(f"{flag} {path} would overwrite {shown}, which {other_flag} reads")
+        for fd, what in streams.items():
+            if _is_stream(path, fd):
+                name = ("the file on standard input", "standard output", "standard error")[fd]
+                clashes.append(f"{flag} {path} would write over {name}, {what}")
         for other_flag, other in writes[:i]:
             if _same_file(path, other):
                 clashes.append(f"{other_flag} and {flag} both write {path}")
     if clashes:
         raise UsageError("; ".join(clashes) + "; choose other paths for what is written")
+
+
+def _is_stream(path: str, fd: int) -> bool:
+    """Whether `path` leads to the file that this process's stream `fd` is (0, 1, 2), other
+    than the null device."""
+    try:
+        target, stream = os.stat(path), os.fstat(fd)
+        null = os.stat(os.devnull)
+    except OSError:  # no such path (yet), or the stream is closed
+        return False
+    same = (target.st_dev, target.st_ino) == (stream.st_dev, stream.st_ino)
+    return same and (target.st_dev, target.st_ino) != (null.st_dev, null.st_ino)
 
 
 def _named(pattern: str) -> list[str]:
