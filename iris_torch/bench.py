@@ -1,8 +1,7 @@
 """`python -m iris_torch.bench`: the benchmark, in iris_torch/cli/bench.py."""
 
-import sys
-
+from .cli import run_as_program
 from .cli.bench import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_as_program(main)

@@ -1,8 +1,7 @@
 """`python -m iris_torch.predict`: the prediction command, in iris_torch/cli/predict.py."""
 
-import sys
-
+from .cli import run_as_program
 from .cli.predict import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_as_program(main)

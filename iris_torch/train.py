@@ -1,8 +1,7 @@
 """`python -m iris_torch.train`: the training command, in iris_torch/cli/train.py."""
 
-import sys
-
+from .cli import run_as_program
 from .cli.train import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_as_program(main)

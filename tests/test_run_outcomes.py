@@ -168,8 +168,9 @@ SIGNALS = {
 }
 
 
-def interrupted(tmp_path, signal_number, *flags):
-    """A training process that logs every epoch, sent the signal once it has started training.
+def interrupted(tmp_path, signal_number, *flags, again: bool = False):
+    """A training process that logs every epoch, sent the signal once it has started training
+    (with `again`, twice at once, and a third time once it has begun to say how it ended).
 
     Started with SIGINT's default action, as from a terminal, whatever this test process has:
     a shell without job control starts a background command (`pytest &` in a script) with
@@ -194,8 +195,14 @@ def interrupted(tmp_path, signal_number, *flags):
         if line.startswith("Train Epoch: 3/"):
             break
     process.send_signal(signal_number)
+    if not again:
+        _, err = process.communicate(timeout=60)
+        return process.returncode, err
+    process.send_signal(signal_number)
+    first = process.stderr.readline()  # the command is ending: saving, or saying so
+    process.send_signal(signal_number)
     _, err = process.communicate(timeout=60)
-    return process.returncode, err
+    return process.returncode, first + err
 
 
 @pytest.mark.parametrize("how", SIGNALS)
@@ -225,12 +232,30 @@ def test_save_on_interrupt_saves_the_model_as_it_was_and_says_so(how, tmp_path):
     assert checkpoint.load(tmp_path / "model.pt").class_names[0] == "Iris-setosa"
 
 
+@pytest.mark.parametrize("how", SIGNALS)
+def test_more_signals_while_a_run_ends_change_nothing(how, tmp_path):
+    """Ctrl-C pressed again (or SIGTERM sent again) while the first is ending the run: the
+    model is still saved whole, the same two lines say so, with the same exit code, and no
+    traceback from Python's shutdown."""
+    signal_number, exit_code, said = SIGNALS[how]
+    flags = ("--save", "model.pt", "--save-on-interrupt")
+    code, err = interrupted(tmp_path, signal_number, *flags, again=True)
+    assert code == exit_code
+    assert re.fullmatch(
+        r"python -m iris_torch.train: wrote the model to model.pt\n"
+        rf"python -m iris_torch.train: {said} at epoch \d+ of 10000000; "
+        r"saved the model as it was to model.pt\n",
+        err,
+    ), err
+    assert checkpoint.load(tmp_path / "model.pt").class_names[0] == "Iris-setosa"
+
+
 def test_calling_main_leaves_the_callers_sigterm_handling_as_it_was(capsys):
     """main() turns SIGTERM into an interrupt only while it runs: a program (or a test runner)
     that calls it keeps its own handler."""
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     assert run(capsys, "--epochs", "1")[0] == 0
-    assert signal.getsignal(signal.SIGTERM) is before
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
 def test_save_on_interrupt_needs_save(capsys):

@@ -17,7 +17,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from .. import __version__
 from ..errors import (
@@ -261,14 +261,17 @@ def run_reporting_errors(prog: str, work: Callable[[], int], speaks: bool = True
 
     While the work runs, SIGTERM is turned into Stopped, a KeyboardInterrupt, so that it ends
     the command as Ctrl-C does (the model saved with --save-on-interrupt, a half-written file
-    removed), with 128 + 15 as a shell reports a SIGTERM; the signal's handling is put back
-    after, so that a program calling main() keeps its own."""
+    removed), with 128 + 15 as a shell reports a SIGTERM. Once either signal is ending the
+    command, more of them are ignored until the work has returned (ignore_further_signals): a
+    second Ctrl-C pressed at once would break off the saving, or the line that says what
+    happened. The signals' handling is put back after, so that a program calling main() keeps
+    its own."""
 
     def say(line: str) -> None:
         if speaks:
             print(f"{prog}: {line}", file=sys.stderr)
 
-    before = _raise_on_sigterm()
+    before = _end_on_signals()
     try:
         return work()
     except (UsageError, DataError, CheckpointError) as error:
@@ -281,6 +284,7 @@ def run_reporting_errors(prog: str, work: Callable[[], int], speaks: bool = True
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM; in training, it says the epoch
+        ignore_further_signals()  # a KeyboardInterrupt raised by the program itself
         say(str(interrupt) or "interrupted")  # a bare KeyboardInterrupt's text is empty
         # what a shell reports for a process that the signal ended: 128 + 2, or 128 + 15
         return 128 + getattr(interrupt, "signal", signal.SIGINT)
@@ -290,21 +294,54 @@ def run_reporting_errors(prog: str, work: Callable[[], int], speaks: bool = True
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     finally:
-        if before is not None:
-            signal.signal(signal.SIGTERM, before)
+        for number, handler in before.items():
+            signal.signal(number, handler)
 
 
-def _raise_on_sigterm():
-    """Make SIGTERM raise Stopped; return the handler it had (None where none can be set:
-    outside the main thread)."""
+def ignore_further_signals() -> None:
+    """Ignore Ctrl-C and SIGTERM from now on (run_reporting_errors puts them back): a signal is
+    ending the command, and a second must not break off its ending."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(number, signal.SIG_IGN)
+        except ValueError:  # signals can be set in the main thread only
+            return
+
+
+def run_as_program(main: Callable[[], int]) -> NoReturn:
+    """Run a command's main() as this process's program (python -m ..., the iris-torch
+    script), and exit with its code. What is left then is Python's own shutdown (its atexit
+    callbacks, torch's finalizers): a Ctrl-C or SIGTERM could only break that off with a
+    traceback, so they are ignored for it."""
+    code = main()
+    ignore_further_signals()
+    sys.exit(code)
+
+
+def program() -> NoReturn:
+    """The iris-torch script."""
+    run_as_program(main)
+
+
+def _end_on_signals() -> dict:
+    """Make SIGTERM raise Stopped, and Ctrl-C raise KeyboardInterrupt as Python's own handler
+    does, each first ignoring any more of them; return the handlers they had, to put back.
+    A Ctrl-C that was ignored (a command started in the background) stays ignored, and a
+    handler other than Python's is left alone. Nothing is set outside the main thread."""
 
     def stopped(signum, frame) -> None:
-        raise Stopped("stopped by SIGTERM")
+        ignore_further_signals()
+        if signum == signal.SIGTERM:
+            raise Stopped("stopped by SIGTERM")
+        raise KeyboardInterrupt
 
+    numbers = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        numbers.append(signal.SIGINT)
     try:
-        return signal.signal(signal.SIGTERM, stopped)
+        return {number: signal.signal(number, stopped) for number in numbers}
     except ValueError:  # signal only works in the main thread
-        return None
+        return {}
 
 
 USAGE = "\n".join(

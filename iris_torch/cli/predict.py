@@ -34,6 +34,7 @@ from . import (
     check_writable,
     counted_labels,
     finite_float,
+    run_as_program,
     run_reporting_errors,
     separator,
     unknown_note,
@@ -295,4 +296,4 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_as_program(main)

@@ -40,6 +40,7 @@ from ..data.read import (
 from ..distributed import DataParallel, share
 from ..errors import DataError, GroupError, Stopped, UsageError
 from ..training import Shard
+from . import ignore_further_signals
 
 Split = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, Shard | None]
 
@@ -232,4 +233,5 @@ def first_sentence(error: BaseException) -> str:
 
 
 def _terminated(signum, frame) -> None:
+    ignore_further_signals()
     raise Stopped("stopped by SIGTERM (torchrun stops every process when one fails)")

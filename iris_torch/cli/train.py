@@ -30,6 +30,7 @@ from . import (
     non_negative_int,
     positive_float,
     positive_int,
+    run_as_program,
     run_reporting_errors,
     seed,
     separator,
@@ -687,4 +688,4 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_as_program(main)
