@@ -127,9 +127,15 @@ def test_tol_stops_at_the_first_check_below_it_and_says_which_epoch(capsys):
         assert (training.gradient_norm(model, X, y) <= 0.1 * start) is below
 
 
-def test_tol_zero_runs_every_epoch(capsys):
-    summary, _ = summary_of(capsys, "--tol", "0", "--epochs", "40")
-    assert summary["epochs_run"] == 40 and summary["converged"] is False
+def test_tol_zero_runs_every_epoch_and_tests_nothing(capsys):
+    """No warning that a run asked to test nothing did not converge."""
+    summary, err = summary_of(capsys, "--tol", "0", "--epochs", "40")
+    assert summary["epochs_run"] == 40 and summary["converged"] is None and err == ""
+    code, out, err = run_main(main, ["--tol", "0", "--epochs", "40", "--log-every", "0"], capsys)
+    assert code == 0 and err == ""
+    # --log-every 0: no progress lines, so the report comes first, with no blank line before
+    assert out.splitlines()[0].startswith("Ran 40 epochs: the gradient's norm is ")
+    assert out.splitlines()[0].endswith(" of its first value (--tol 0: no test of convergence)")
 
 
 # -- progress -----------------------------------------------------------------------------------

@@ -116,7 +116,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--tol",
         type=non_negative_float,
         default=DEFAULT_TOL,
-        help="stop once the gradient's norm is this fraction of its first value (%(default)s)",
+        help="stop once the gradient's norm is this fraction of its first value (%(default)s); "
+        "0 runs every epoch, with no test of convergence",
     )
     add(
         "--l2",
@@ -160,7 +161,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         type=non_negative_int,
         default=100,
         metavar="N",
-        help="0: quiet (%(default)s)",
+        help="a progress line every N epochs (%(default)s); 0: none, nor the first line that "
+        "names the backend and the data",
     )
     add(
         "--dist-timeout",
@@ -412,7 +414,7 @@ def train(
             y_val=y_test if n_test else None,
             log_every=args.log_every,
             log=log,
-            tol=args.tol,
+            tol=args.tol or None,  # 0: every epoch, and no test of convergence
             progress=progress,
             shard=shard,
         )
@@ -507,10 +509,14 @@ def convergence(summary: dict) -> str:
     """One line on how far gradient descent got: the final gradient against the first."""
     epochs, run = summary["epochs"], summary["epochs_run"]
     where = f"at epoch {run} of {epochs}" if run < epochs else f"after {run} epoch{'s' * (run > 1)}"
-    state = "Converged" if summary["converged"] else "Not converged"
+    if summary["converged"] is None:
+        state, where = "Ran", f"{run} epoch{'s' * (run > 1)}"
+        test = "--tol 0: no test of convergence"
+    else:
+        state = "Converged" if summary["converged"] else "Not converged"
+        test = f"--tol {summary['tol']:g}"
     return (
-        f"{state} {where}: the gradient's norm is {_ratio(summary):.3g} of its first value "
-        f"(--tol {summary['tol']:g})"
+        f"{state} {where}: the gradient's norm is {_ratio(summary):.3g} of its first value ({test})"
     )
 
 
@@ -555,7 +561,6 @@ def report(summary: dict) -> str:
         else f"cross-entropy {entropy} + L2 penalty"
     )
     lines = [
-        "",
         convergence(summary),
         f"Train set: loss {summary['train_loss']:.4f} ({loss}), "
         f"accuracy {train_correct}/{n_train} ({summary['train_accuracy']:.1%})",
@@ -670,7 +675,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             with Together(*launch, device, args.dist_timeout) as together:
                 table = together.read(args.data, read_options(args))
                 summary = train(args, table, log, note, progress, together)
-        if not summary["converged"]:
+        if summary["converged"] is False:
             advice = "train longer (--epochs) or try another --lr"
             if not args.standardize:
                 advice += ", or leave out --no-standardize"
@@ -680,8 +685,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                 f"norm is {_ratio(summary):.3g} of its first value, above --tol "
                 f"{summary['tol']:g}; {advice}"
             )
-        if speaks:
-            print(json.dumps(summary) if args.json else report(summary))
+        if speaks and args.json:
+            print(json.dumps(summary))
+        elif speaks:  # after the progress lines, if any, a blank line
+            print(report(summary) if quiet else f"\n{report(summary)}")
         return 0
 
     return run_reporting_errors(parser.prog, work, speaks)
