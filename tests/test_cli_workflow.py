@@ -107,6 +107,17 @@ def test_test_data_evaluates_on_the_users_file_as_predict_scores_it(iris_files, 
     assert sum(map(sum, trained["confusion_matrix"])) == 30
 
 
+def test_test_data_that_is_the_training_file_says_so(iris_files, capsys):
+    train = iris_files / "train.csv"
+    flags = ["--data", str(train), "--epochs", "20"]
+    trained, err = summary(capsys, *flags, "--test-data", str(iris_files / "." / "train.csv"))
+    said = f"--test-data {iris_files / '.' / 'train.csv'} is the --data file: every row of it"
+    assert [note for note in trained["notes"] if note.startswith(said)]
+    assert f"note: {said}" in err
+    apart, _ = summary(capsys, *flags, "--test-data", str(iris_files / "test.csv"))
+    assert not any("is the --data file" in note for note in apart["notes"])
+
+
 def test_test_data_rows_of_an_unknown_class_are_counted_and_left_out(iris_files, capsys):
     test = pd.read_csv(iris_files / "test.csv")
     test.loc[:4, "Species"] = "Iris-nova"
@@ -117,6 +128,7 @@ def test_test_data_rows_of_an_unknown_class_are_counted_and_left_out(iris_files,
     nova = iris_files / "test_nova.csv"
     unknown = "5 rows have labels the model does not know ('Iris-nova' 5 rows)"
     assert f"note: --test-data {nova}: {unknown}" in err
+    assert trained["notes"] == [f"--test-data {nova}: {unknown}; accuracy is over the other 25"]
 
 
 def test_test_data_without_a_feature_column_is_one_line(iris_files, capsys):

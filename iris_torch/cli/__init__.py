@@ -184,7 +184,7 @@ def check_no_clash(reads: Iterable[tuple[str, str]], writes: Iterable[tuple[str,
     clashes = []
     for i, (flag, path) in enumerate(writes):
         for other_flag, other in files:
-            if _same_file(path, other):
+            if same_file(path, other):
                 shown = other if other == path else f"{other} (the same file)"
                 clashes.append(f"{flag} {path} would overwrite {shown}, which {other_flag} reads")
         for fd, what in streams.items():
@@ -192,7 +192,7 @@ def check_no_clash(reads: Iterable[tuple[str, str]], writes: Iterable[tuple[str,
                 name = ("the file on standard input", "standard output", "standard error")[fd]
                 clashes.append(f"{flag} {path} would write over {name}, {what}")
         for other_flag, other in writes[:i]:
-            if _same_file(path, other):
+            if same_file(path, other):
                 clashes.append(f"{other_flag} and {flag} both write {path}")
     if clashes:
         raise UsageError("; ".join(clashes) + "; choose other paths for what is written")
@@ -222,7 +222,7 @@ def _named(pattern: str) -> list[str]:
         return []
 
 
-def _same_file(first: str, second: str) -> bool:
+def same_file(first: str, second: str) -> bool:
     """Whether two paths lead to one file: the same inode where both exist (hard links too),
     else the same path once symbolic links and .. are resolved."""
     try:

@@ -32,6 +32,7 @@ from . import (
     positive_int,
     run_as_program,
     run_reporting_errors,
+    same_file,
     seed,
     separator,
     test_size,
@@ -201,9 +202,7 @@ def check_flags(args: argparse.Namespace) -> None:
         args.test_size = 0 if args.test_data is not None else DEFAULT_TEST_SIZE
     if args.save_on_interrupt and args.save is None:
         raise UsageError("--save-on-interrupt needs --save PATH: where to write the model")
-    from ..data.read import iris_path  # pandas, which reading the data needs next anyway
-
-    reads = [("--data", args.data or str(iris_path())), ("--test-data", args.test_data)]
+    reads = [("--data", data_path(args)), ("--test-data", args.test_data)]
     writes = [("--save", args.save), ("--plot", args.plot)]
     check_no_clash(
         [(flag, path) for flag, path in reads if path is not None],
@@ -213,6 +212,13 @@ def check_flags(args: argparse.Namespace) -> None:
         check_writable(args.save, "--save")
     if args.plot is not None:
         check_plot_path(args.plot, "--plot")
+
+
+def data_path(args: argparse.Namespace) -> str:
+    """The file --data names, or the bundled Iris.csv."""
+    from ..data.read import iris_path  # pandas, which reading the data needs next anyway
+
+    return args.data or str(iris_path())
 
 
 def read_options(args: argparse.Namespace) -> dict:
@@ -254,12 +260,12 @@ def test_rows(
     dataset: "Dataset",
     numeric: bool,
     processes: "Alone | Together",
-    note: Callable[[str], None],
-) -> tuple["torch.Tensor", "torch.Tensor"]:
+) -> tuple["torch.Tensor", "torch.Tensor", list[str]]:
     """--test-data: the file's rows (X (m, n) in the model's feature order, y (m,) numbered as
-    the training classes), this process's share of them; read with --data's options, its
-    columns matched by name as predict matches them. Rows whose label is none of the training
-    classes are left out and counted in a note, as predict leaves them out of its accuracy."""
+    the training classes), this process's share of them, and the notes about them; read with
+    --data's options, its columns matched by name as predict matches them. Rows whose label is
+    none of the training classes are left out and counted in a note, as predict leaves them
+    out of its accuracy."""
     import torch
 
     from ..data.read import codes_for, read_for_model
@@ -276,8 +282,7 @@ def test_rows(
     features, labels = read.numbers, read.labels
     codes = codes_for(labels, dataset.class_names, numeric, args.decimal)
     known = codes >= 0
-    for line in read.notes:
-        note(f"note: --test-data {args.test_data}: {line}")
+    notes = [f"--test-data {args.test_data}: {line}" for line in read.notes]
     if not known.any():
         raise UsageError(
             f"--test-data {args.test_data}: no row has a label the model knows "
@@ -285,10 +290,10 @@ def test_rows(
         )
     if not known.all():
         unknown = unknown_note(counted_labels(labels[~known]), int(known.sum()))
-        note(f"note: --test-data {args.test_data}: {unknown}")
+        notes.append(f"--test-data {args.test_data}: {unknown}")
     mine = share(int(known.sum()), processes.world, processes.rank)
     X = torch.from_numpy(features[known][mine])
-    return X, torch.from_numpy(codes[known][mine])
+    return X, torch.from_numpy(codes[known][mine]), notes
 
 
 def resolve_device(name: str, dtype: str):
@@ -341,7 +346,7 @@ def train(
     else:
         device = processes.device
     keep_freed_memory()  # this process trains: reuse each step's buffers (see memory.py)
-    notes = processes.notes(table)  # of several processes, what every one's reader said
+    notes = list(processes.notes(table))  # of several processes, what every one's reader said
     for line in notes:
         note(f"note: {line}")
     dataset, (X_train, X_test, y_train, y_test, shard) = processes.split(
@@ -349,7 +354,15 @@ def train(
     )
     summed = processes.summed
     if args.test_data is not None:
-        X_test, y_test = test_rows(args, dataset, table.numeric_classes, processes, note)
+        X_test, y_test, test_notes = test_rows(args, dataset, table.numeric_classes, processes)
+        if "-" not in (args.data, args.test_data) and same_file(args.test_data, data_path(args)):
+            test_notes.append(
+                f"--test-data {args.test_data} is the --data file: every row of it trained the "
+                "model, so the test figures are on rows it has seen"
+            )
+        for line in test_notes:
+            note(f"note: {line}")
+        notes += test_notes
     n_train, n_test = (int(summed(torch.tensor(len(y)))) for y in (y_train, y_test))
     standardizer = (
         Standardizer.fit(X_train, summed, processes.largest) if args.standardize else None
@@ -452,7 +465,7 @@ def train(
         "test_data": args.test_data,
         "target": args.target,
         "drop": args.drop,
-        "notes": list(notes),
+        "notes": notes,
         **hyperparameters,
         "device": str(device),
         "world_size": processes.world,
