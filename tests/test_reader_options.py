@@ -87,16 +87,22 @@ def test_a_good_decimal_comma_file_is_parsed_once(wine, tmp_path, monkeypatch):
 
 
 def test_without_decimal_every_column_of_decimal_commas_is_named_once(wine, tmp_path, capsys):
+    """The first few columns with their first cell, then the others by name: one line that a
+    terminal can show."""
     path = tmp_path / "excel.csv"
     wine.to_csv(path, index=False, sep=";", decimal=",")
     err = refused_training(capsys, path)
     # pandas, read with a decimal point: the columns that are then not numbers
     as_text = pd.read_csv(path, sep=";").drop(columns="cultivar").select_dtypes(exclude="number")
-    assert as_text.shape[1] > 1
-    for name in as_text.columns:
+    shown, rest = as_text.columns[: read.SHOWN_COLUMNS], as_text.columns[read.SHOWN_COLUMNS :]
+    assert len(rest) > 1
+    for name in shown:
         cell = as_text[name].iloc[0]
         assert f"line 2, column {name!r} is {cell!r}, not a number (and 177 more" in err
-    assert err.count("line 2, column") == as_text.shape[1]
+    assert err.count("line 2, column") == len(shown)
+    named = ", ".join(map(repr, rest))
+    assert f"; cells that cannot be features in {len(rest)} more columns too: {named};" in err
+    assert len(err) < 700
     assert err.rstrip().endswith("; these numbers have a decimal comma: read them with --decimal ,")
     assert "--drop" not in err
 

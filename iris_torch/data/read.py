@@ -71,6 +71,8 @@ COPY_ROWS = 8192  # rows per block of the copy into one array (see _rows_of)
 HEAD_BYTES = 1 << 20  # read first, to check the bytes and find the header and separator
 MIN_ROWS_FOR_COUNT = 20  # in a handful of rows, 1, 2, 3 may well be a measurement
 SHOWN_LINES = 5  # lines listed in a message; the rest are counted
+SHOWN_COLUMNS = 3  # columns of bad cells shown with their first cell (and the first of
+# each kind of problem); the rest are named
 SNIFFED_LINES = 5  # the first line and those after it that the separator must split alike
 
 
@@ -559,11 +561,23 @@ def _diagnose(source, layout, numbers, texts, dtype, advice, dropna=False):
                 first = where.idxmax()
                 bad.append((lines[first], position, kind, name, cells.at[first, name], where.sum()))
     if bad:
+        # In detail: the first few, and the first of each kind (each kind's advice follows)
+        ordered, kinds = sorted(bad), set()
+        shown, named = [], []
+        for entry in ordered:
+            kind = entry[2]
+            (shown if len(shown) < SHOWN_COLUMNS or kind not in kinds else named).append(entry)
+            kinds.add(kind)
         parts = [
             f"{unit} {line}, column {name!r} is {cell!r}, {kind}"
             + (f" (and {count - 1} more in that column)" if count > 1 else "")
-            for line, _, kind, name, cell, count in sorted(bad)
+            for line, _, kind, name, cell, count in shown
         ]
+        if rest := list(dict.fromkeys(name for _, _, _, name, *_ in named)):
+            columns = f"{len(rest)} more column{'s' * (len(rest) > 1)}"
+            parts.append(
+                f"cells that cannot be features in {columns} too: {', '.join(map(repr, rest))}"
+            )
         said = [*parts, *_bad_cell_advice(bad, layout, advice)]
         raise DataError(f"{source.name}, " + "; ".join(said))
     if dropna:
