@@ -276,6 +276,13 @@ ERRORS = [
         1,
         "training diverged: the loss rose from",
     ),
+    (
+        "diverges by the penalty",
+        [*TRAIN, "--l2", "100"],
+        1,
+        "with --l2 100 the penalty alone makes every step overshoot unless --lr is below 1/l2 "
+        "= 0.01 (it was 0.1); try a smaller --lr or --l2",
+    ),
     # predict
     (
         "predict no model",

@@ -239,6 +239,14 @@ def test_the_l2_help_gives_scikit_learns_c():
     assert "l2 = 1/(2*C*m)" in action.help
 
 
+def test_the_keep_that_the_unnamed_index_note_gives_keeps_it(tmp_path, capsys):
+    datasets.load_wine(as_frame=True).frame.to_csv(tmp_path / "wine.csv")  # pandas' index
+    flags = ["--data", str(tmp_path / "wine.csv"), "--target", "target", "--epochs", "5"]
+    kept, err = summary(capsys, *flags, "--keep", "")
+    assert kept["feature_names"][0] == "" and len(kept["feature_names"]) == 14
+    assert "unnamed" not in err
+
+
 # -- what goes where ----------------------------------------------------------------------------
 
 
@@ -251,6 +259,7 @@ def test_notes_go_to_stderr_whatever_the_verbosity(tmp_path, capsys):
         code, out, err = run_main(train_main, [*flags, "--epochs", "5", *verbosity], capsys)
         assert code == 0, err
         assert f"{TRAIN}: note: the unnamed column looks like a row index" in err
+        assert "not a feature (--keep '' to use it)" in err
         assert f"{TRAIN}: note: left out 1 row with missing values (--dropna)" in err
         if "--json" in verbosity:  # stdout: the JSON alone, which lists them too
             assert len(json.loads(out)["notes"]) == 2

@@ -137,7 +137,7 @@ def is_index_name(name: str) -> bool:
 
 def index_note(name: str, why: str) -> str:
     if re.fullmatch(r"Unnamed: \d+", name):  # pandas' name for the empty header cell
-        return f"the unnamed column {why}: not a feature"
+        return f"the unnamed column {why}: not a feature (--keep '' to use it)"
     return f"column {name!r} {why}: not a feature (--keep {name} to use it)"
 
 

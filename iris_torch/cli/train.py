@@ -433,7 +433,13 @@ def train(
         )
     except DivergenceError as error:
         advice = f"try a smaller --lr (it was {args.lr:g})"
-        if not args.standardize:
+        if args.lr * args.l2 > 1:  # W <- (1 - 2 lr l2) W grows, whatever the data
+            advice = (
+                f"with --l2 {args.l2:g} the penalty alone makes every step overshoot unless "
+                f"--lr is below 1/l2 = {1 / args.l2:.3g} (it was {args.lr:g}); try a smaller "
+                "--lr or --l2"
+            )
+        elif not args.standardize:
             advice += ", or leave out --no-standardize: unscaled features need a far smaller one"
         raise DivergenceError(error.epoch, error.loss, error.start, advice) from None
     except TrainingInterrupted as interrupted:

@@ -987,9 +987,10 @@ def _drop_advice(columns: list[str]) -> str:
 
 
 def _index_note(column: str, why: str) -> str:
+    keep = f"--keep {quote(column)} to use it"  # --keep '' for a column with no name
     if not column:  # pandas' to_csv writes its index so, unless told index=False
-        return f"the unnamed column {why}: not a feature"
-    return f"column {column!r} {why}: not a feature (--keep {quote(column)} to use it)"
+        return f"the unnamed column {why}: not a feature ({keep})"
+    return f"column {column!r} {why}: not a feature ({keep})"
 
 
 def _is_row_count(column: np.ndarray) -> bool:
