@@ -284,7 +284,8 @@ def model(tmp_path_factory):
     return folder
 
 
-SUFFIXES = [".csv", ".tsv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".parquet", ".CSV"]
+SUFFIXES = [".csv", ".tsv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".tsv.gz", ".parquet"]
+SUFFIXES += [".CSV"]
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -305,7 +306,7 @@ def test_out_writes_what_its_suffix_says(suffix, model, capsys):
         assert (written.dtypes.iloc[2:] == np.float32).all()
         pd.testing.assert_frame_equal(written, printed, check_dtype=False, rtol=1e-6)
     else:
-        written = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+        written = pd.read_csv(path, sep="\t" if suffix.startswith(".tsv") else ",")
         pd.testing.assert_frame_equal(written, printed)
 
 

@@ -47,7 +47,10 @@ if TYPE_CHECKING:
 TABLES = {".csv": ",", ".tsv": "\t"}  # text tables --out writes, by suffix: their separators
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}  # as the reader reads
 OUT_SUFFIXES = "; ".join(
-    [", ".join([*TABLES, *(f".csv{c}" for c in COMPRESSIONS)]), ".parquet (needs pyarrow)"]
+    [
+        ", ".join([*TABLES, *(f".csv{c}" for c in COMPRESSIONS)]) + " (.tsv.gz and so on too)",
+        ".parquet (needs pyarrow)",
+    ]
 )
 
 
@@ -112,8 +115,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--out",
         metavar="PATH",
-        help="write the predictions to PATH, as its suffix says: .csv, .tsv, .csv.gz (.bz2, "
-        ".zip, .xz), .parquet; - for CSV on standard output",
+        help="write the predictions to PATH, as its suffix says: .csv or .tsv, compressed or not "
+        "(.csv.gz, .tsv.xz: .gz, .bz2, .zip, .xz), .parquet; - for CSV on standard output",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     parser.add_argument(
