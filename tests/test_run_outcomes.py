@@ -256,6 +256,32 @@ def test_more_signals_while_a_run_ends_change_nothing(how, tmp_path):
     assert checkpoint.load(tmp_path / "model.pt").class_names[0] == "Iris-setosa"
 
 
+AT_EXIT = """
+import signal, sys
+from iris_torch.cli import run_as_program
+from iris_torch.cli.train import main
+
+def observed():  # main(), and the signals' handling the moment it has returned
+    code = main(["--epochs", "1", "--json"])
+    print(signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    return code
+
+run_as_program(observed)
+"""
+
+
+def test_a_command_run_as_a_program_ends_with_the_signals_ignored(tmp_path):
+    """From the end of its work to the end of the process (Python's atexit callbacks, where a
+    signal would print a traceback, or kill it instead of the exit code it has chosen), Ctrl-C
+    and SIGTERM are ignored; there is no moment at which a handler is put back first."""
+    result = subprocess.run(
+        [sys.executable, "-c", AT_EXIT], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.splitlines()[-1]
+    assert last == f"{signal.SIG_IGN} {signal.SIG_IGN}"
+
+
 def test_calling_main_leaves_the_callers_sigterm_handling_as_it_was(capsys):
     """main() turns SIGTERM into an interrupt only while it runs: a program (or a test runner)
     that calls it keeps its own handler."""

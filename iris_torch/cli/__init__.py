@@ -294,8 +294,11 @@ def run_reporting_errors(prog: str, work: Callable[[], int], speaks: bool = True
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     finally:
-        for number, handler in before.items():
-            signal.signal(number, handler)
+        if _AS_PROGRAM:  # the process ends next: no gap in which a signal could break it off
+            ignore_further_signals()
+        else:
+            for number, handler in before.items():
+                signal.signal(number, handler)
 
 
 def ignore_further_signals() -> None:
@@ -308,13 +311,19 @@ def ignore_further_signals() -> None:
             return
 
 
+_AS_PROGRAM = False  # whether the command is this process's program (run_as_program)
+
+
 def run_as_program(main: Callable[[], int]) -> NoReturn:
     """Run a command's main() as this process's program (python -m ..., the iris-torch
-    script), and exit with its code. What is left then is Python's own shutdown (its atexit
-    callbacks, torch's finalizers): a Ctrl-C or SIGTERM could only break that off with a
-    traceback, so they are ignored for it."""
+    script), and exit with its code. Once its work is done, Ctrl-C and SIGTERM are ignored
+    rather than put back (run_reporting_errors): what is left is Python's own shutdown (its
+    atexit callbacks, torch's finalizers), which a signal could only break off, with a
+    traceback or a death by signal instead of the exit code."""
+    global _AS_PROGRAM
+    _AS_PROGRAM = True
     code = main()
-    ignore_further_signals()
+    ignore_further_signals()  # where main() ended before its work began (--help, bad flags)
     sys.exit(code)
 
 
