@@ -2,7 +2,9 @@
 
 import os
 import secrets
+import shutil
 import stat
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,11 +24,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     less the umask, and a file that is replaced keeps its own mode (set only after the block
     has written, so that a read-only mode does not stop the writing).
 
-    A path that is no regular file, such as /dev/null or a named pipe, is yielded as it is, to
-    be written straight into: a rename would put a file in the device's place.
+    A path that is no regular file, such as /dev/null or a named pipe, is written into as it
+    is, since a rename would put a file in its place: the block writes a temporary file
+    elsewhere (writers of PNG, PDF, zip and Parquet seek, which a pipe cannot), whose bytes
+    are then copied in.
     """
     if os.path.exists(path) and not os.path.isfile(path):
-        yield Path(path)
+        with tempfile.TemporaryDirectory() as folder:
+            temporary = Path(folder) / Path(path).name
+            yield temporary
+            with open(temporary, "rb") as written, open(path, "wb") as target:
+                shutil.copyfileobj(written, target)
         return
     # Through a symbolic link to the file it names, as open(path, "w") writes: renaming onto
     # the link itself would replace the link with a file and leave its target as it was.

@@ -227,24 +227,49 @@ def test_no_output_is_the_file_standard_output_goes_to(tmp_path):
     assert out.read_text() == ""
 
 
-@UNIX
-def test_a_model_saved_to_a_named_pipe_is_written_into_it(tmp_path):
-    """A path that is no regular file (a FIFO here, /dev/null alike) is written as it is:
-    renaming a temporary file onto it would replace the pipe with a file."""
-    import io
+def read_from_pipes(*fifos: Path) -> list:
+    """A reader for each named pipe, each pipe's bytes in its slot once the writer is done."""
     import threading
 
-    fifo = tmp_path / "model.fifo"
-    os.mkfifo(fifo)
-    received = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
-    reader.start()
-    result = command("train", *QUICK, "--save", str(fifo))
+    received = [None] * len(fifos)
+
+    def read(i: int) -> None:
+        received[i] = fifos[i].read_bytes()
+
+    for i, fifo in enumerate(fifos):
+        os.mkfifo(fifo)
+        threading.Thread(target=read, args=(i,), daemon=True).start()
+    return received
+
+
+@UNIX
+def test_outputs_to_named_pipes_are_written_into_them(tmp_path):
+    """A path that is no regular file (a FIFO here, /dev/null alike) is written as it is:
+    renaming a temporary file onto it would replace the pipe with a file. PNG, zip and
+    Parquet writers seek, which a pipe cannot: they write elsewhere first."""
+    import io
+    import zipfile
+
+    model, figure = tmp_path / "model.fifo", tmp_path / "figure.png"
+    received = read_from_pipes(model, figure)
+    result = command("train", *QUICK, "--save", str(model), "--plot", str(figure))
     assert result.returncode == 0, result.stderr
-    reader.join(timeout=120)
-    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and listing(tmp_path) == {"model.fifo"}
-    model = torch.load(io.BytesIO(received[0]), weights_only=True)
-    assert model["format"] == "iris_torch checkpoint"
+    loaded = torch.load(io.BytesIO(received[0]), weights_only=True)
+    assert loaded["format"] == "iris_torch checkpoint"
+    assert received[1].startswith(b"\x89PNG")
+
+    regular = tmp_path / "model.pt"
+    assert command("train", *QUICK, "--save", str(regular)).returncode == 0
+    outs = [tmp_path / "p.parquet", tmp_path / "p.csv.zip"]
+    received = read_from_pipes(*outs)
+    for out in outs:
+        flags = ["--model", str(regular), "--csv", str(iris_path()), "--out", str(out)]
+        result = command("predict", *flags)
+        assert result.returncode == 0, result.stderr
+    assert received[0].startswith(b"PAR1")
+    assert zipfile.ZipFile(io.BytesIO(received[1])).namelist() == ["p.csv"]
+    assert all(stat.S_ISFIFO(os.lstat(path).st_mode) for path in (model, figure, *outs))
+    assert listing(tmp_path) == {"model.fifo", "figure.png", "model.pt", "p.parquet", "p.csv.zip"}
 
 
 def test_ctrl_c_before_training_is_one_line_too(monkeypatch, capsys):

@@ -299,6 +299,9 @@ def test_out_writes_what_its_suffix_says(suffix, model, capsys):
     assert err == f"python -m iris_torch.predict: wrote 150 predictions to {path}\n"
     assert out.startswith("Accuracy against the file's labels: ")
     assert told == f"python -m iris_torch.predict: {out}"  # stdout held the table
+    if suffix.endswith(".gz"):  # the name gzip keeps in its header (FNAME), for gunzip -N
+        header = path.read_bytes()[:100]
+        assert header[3] & 0x08 and header[10:].split(b"\0")[0] == path.stem.encode()
     # pandas, told nothing but the name, reads back what --out - printed
     printed = pd.read_csv(io.StringIO(expected))
     if suffix == ".parquet":  # typed: the probabilities stay the model's float32

@@ -17,7 +17,9 @@ written (OUT_SUFFIXES): CSV or tab-separated, compressed or not, or Parquet.
 """
 
 import argparse
+import gzip
 import importlib.util
+import io
 import json
 import sys
 from pathlib import Path
@@ -82,10 +84,18 @@ def write_table(table: "pandas.DataFrame", path: str) -> None:
         if kind == ".parquet":
             table.to_parquet(temporary, index=False)
             return
+        name = Path(path).name[: -len(Path(path).suffix)]  # the file inside: p.csv of p.csv.gz
+        if compression == "gzip":
+            # gzip keeps a file name in its header, which gunzip -N and 7-Zip restore: ours,
+            # not pandas' (the temporary file's)
+            with open(temporary, "wb") as raw, gzip.GzipFile(name, "wb", fileobj=raw) as packed:
+                with io.TextIOWrapper(packed, encoding="utf-8", newline="") as text:
+                    table.to_csv(text, index=False, sep=TABLES[kind])
+            return
         # named explicitly: the temporary file's own suffix (.tmp) would say "no compression"
         method = None if compression is None else {"method": compression}
-        if compression == "zip":  # the archive's one file: the name less its .zip
-            method["archive_name"] = Path(path).name[: -len(".zip")]
+        if compression == "zip":  # the archive's one file
+            method["archive_name"] = name
         table.to_csv(temporary, index=False, sep=TABLES[kind], compression=method)
 
 
