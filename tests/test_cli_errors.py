@@ -122,6 +122,14 @@ ERRORS = [
     ),
     ("no target", [*TRAIN, "--data", "good.csv", "--target", "Kind"], 2, "no target column 'Kind'"),
     (
+        "wrong separator",
+        [*TRAIN, "--data", "good.csv", "--sep", "|"],
+        2,
+        "no target column 'Species'; the header is read as one column, "
+        "'Id,SepalLengthCm,SepalWidthCm,PetalLengthCm,PetalWidthCm,Species': if its names are "
+        "separated by another character, name it with --sep",
+    ),
+    (
         "text feature",
         [*TRAIN, "--data", "text_feature.csv"],
         2,

@@ -138,3 +138,12 @@ def test_all_flags_at_once(capsys):
         "tol": 0.001,
     }
     assert_same_model(cli(capsys, *flags), changes)
+
+
+def test_the_help_gives_the_loops_own_check_interval():
+    """--tol's help, written without importing the loop (and torch), names its interval."""
+    from iris_torch import training
+    from iris_torch.cli.train import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    assert f"checked every {training.CHECK_EVERY} epochs" in text

@@ -125,8 +125,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--out",
         metavar="PATH",
-        help="write the predictions to PATH, as its suffix says: .csv or .tsv, compressed or not "
-        "(.csv.gz, .tsv.xz: .gz, .bz2, .zip, .xz), .parquet; - for CSV on standard output",
+        help="write the predictions to PATH, in the format its name ends with: .csv or .tsv, "
+        "each may be compressed with .gz, .bz2, .zip or .xz (p.csv.gz); or .parquet. - writes "
+        "CSV to standard output (not with --json; the accuracy then goes to stderr)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     parser.add_argument(

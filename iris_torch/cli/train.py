@@ -111,22 +111,28 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="the CSV has no header line: columns are named by position, 0 for the first, in "
         "--target, --drop and --keep",
     )
-    add("--epochs", type=positive_int, default=1000, help="passes over the data (%(default)s)")
+    add(
+        "--epochs",
+        type=positive_int,
+        default=1000,
+        help="the most passes over the training rows (%(default)s; --tol may stop sooner)",
+    )
     add("--lr", type=positive_float, default=0.1, help="learning rate (%(default)s)")
     add(
         "--tol",
         type=non_negative_float,
         default=DEFAULT_TOL,
-        help="stop once the gradient's norm is this fraction of its first value (%(default)s); "
-        "0 runs every epoch, with no test of convergence",
+        help="stop once the full gradient's norm is at most this fraction of its first value, "
+        "checked every 10 epochs; a run that ends above it gets a warning (%(default)s); 0 runs "
+        "every epoch, with no test of convergence",
     )
     add(
         "--l2",
         type=non_negative_float,
         default=0.01,
-        help="penalty l2*sum(W^2) added to the mean cross-entropy (%(default)s); "
-        "scikit-learn's LogisticRegression(C) is l2 = 1/(2*C*m) for m training rows, "
-        "1/(C*m) with two classes",
+        help="penalty l2*sum(W^2) added to the mean cross-entropy, the bias not penalised "
+        "(%(default)s); scikit-learn's LogisticRegression(C) on the same (standardised) m "
+        "training rows is l2 = 1/(2*C*m), or 1/(C*m) with two classes",
     )
     add(
         "--class-weight",
@@ -177,7 +183,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     add(
         "--save-on-interrupt",
         action="store_true",
-        help="on Ctrl-C, write the model as it stands to --save's PATH",
+        help="on Ctrl-C or SIGTERM, write the model as it stands to --save's PATH",
     )
     add(
         "--plot",

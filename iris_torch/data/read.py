@@ -972,7 +972,12 @@ def _check_named_columns(
     roles = [("target column", target)]
     roles += [("column to drop", c) for c in drop] + [("column to keep", c) for c in keep]
     missing = [f"no {role} {column!r}" for role, column in roles if column not in columns]
-    if missing:
+    if missing and len(columns) == 1:  # what a wrong --sep, or none of , ; tab, gives
+        problems.append(
+            f"{', '.join(missing)}; the header is read as one column, {columns[0]!r}: if its "
+            "names are separated by another character, name it with --sep"
+        )
+    elif missing:
         problems.append(f"{', '.join(missing)}; the columns are: {', '.join(columns)}")
     if problems:
         raise DataError(f"{name}: " + "; ".join(problems))
