@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import CheckpointError
 
@@ -78,6 +79,20 @@ def name_max(folder: str | os.PathLike) -> int:
         return 255
 
 
+def opened(path: Path, error: type[Exception], kind: str) -> BinaryIO:
+    """open(path, "rb"), or `error` with one line saying why not: no such file, a directory,
+    or what the system says (no permission, a name too long). kind: what the file should be,
+    for the message ("data file")."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise error(f"{kind} not found: {path}") from None
+    except IsADirectoryError:
+        raise error(f"{path} is a directory, not a {kind}") from None
+    except OSError as problem:
+        raise error(f"cannot read {path}: {problem.strerror}") from None
+
+
 def check_model_file(path: str | os.PathLike) -> Path:
     """Refuse, before torch is even imported, a path that cannot be an iris_torch model file.
 
@@ -85,14 +100,7 @@ def check_model_file(path: str | os.PathLike) -> Path:
     (a CSV, a raw pickle that could run code when loaded) is refused without being read.
     """
     path = Path(path)
-    try:
-        open(path, "rb").close()
-    except FileNotFoundError:
-        raise CheckpointError(f"model file not found: {path}") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{path} is a directory, not a model file") from None
-    except OSError as error:  # no permission, a name too long, ...
-        raise CheckpointError(f"cannot read {path}: {error.strerror}") from None
+    opened(path, CheckpointError, "model file").close()
     if not zipfile.is_zipfile(path):
         raise CheckpointError(
             f"refused to load {path}: it is not an iris_torch model file (not a PyTorch archive)"

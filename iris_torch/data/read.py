@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..files import opened
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -186,15 +187,8 @@ def open_source(path: str | PathLike) -> Source:
         raw = data[:HEAD_BYTES]
     else:
         name, data, file = str(path), None, Path(path)
-        try:
-            with open(file, "rb") as handle:
-                raw = handle.read(HEAD_BYTES)
-        except FileNotFoundError:
-            raise DataError(f"data file not found: {file}") from None
-        except IsADirectoryError:
-            raise DataError(f"{file} is a directory, not a CSV file") from None
-        except OSError as error:  # no permission, a name too long, ...
-            raise DataError(f"cannot read {file}: {error.strerror}") from None
+        with opened(file, DataError, "data file") as handle:
+            raw = handle.read(HEAD_BYTES)
     if raw.startswith(PARQUET):
         return Source(name, data, file, None, True, "")
     compression = next(
