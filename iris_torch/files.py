@@ -30,7 +30,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     elsewhere (writers of PNG, PDF, zip and Parquet seek, which a pipe cannot), whose bytes
     are then copied in.
     """
-    if os.path.exists(path) and not os.path.isfile(path):
+    if is_special(path):
         with tempfile.TemporaryDirectory() as folder:
             temporary = Path(folder) / Path(path).name
             yield temporary
@@ -68,6 +68,12 @@ def create_beside(path: Path) -> Path:
         except FileExistsError:
             continue
         return temporary
+
+
+def is_special(path: str | os.PathLike) -> bool:
+    """Whether `path` is there but no regular file (/dev/null, a named pipe): written into
+    where it is, never replaced (atomic_path)."""
+    return os.path.exists(path) and not os.path.isfile(path)
 
 
 def name_max(folder: str | os.PathLike) -> int:

@@ -28,7 +28,7 @@ from ..errors import (
     Stopped,
     UsageError,
 )
-from ..files import name_max
+from ..files import is_special, name_max
 from ..plots import figure_format
 
 if TYPE_CHECKING:
@@ -128,8 +128,8 @@ def check_writable(path: str, flag: str) -> None:
         raise UsageError(f"{flag} writes a file, not standard output: give a file name")
     if os.path.isdir(path):
         raise UsageError(f"{flag} {path} is a directory; give a file name")
-    if os.path.exists(path) and not os.path.isfile(path):  # /dev/null, a named pipe: written
-        if not os.access(path, os.W_OK):  # as they are, where they are (see atomic_path)
+    if is_special(path):  # /dev/null, a named pipe: written where they are
+        if not os.access(path, os.W_OK):
             raise UsageError(f"{flag} {path} is not writable")
         return
     target = Path(os.path.realpath(path))
@@ -323,7 +323,7 @@ def run_as_program(main: Callable[[], int]) -> NoReturn:
     global _AS_PROGRAM
     _AS_PROGRAM = True
     code = main()
-    ignore_further_signals()  # where main() ended before its work began (--help, bad flags)
+    ignore_further_signals()  # where main() did no work (iris-torch with no command)
     sys.exit(code)
 
 

@@ -158,8 +158,8 @@ class Together:
         classes, _ = merged_classes([(names, numeric) for _, names, numeric, _ in parts])
         table = with_classes(table, classes)
         check_classes(table, self.name, self.target)
-        rows = len(table.labels) if self.whole else sum(rows for *_, rows in parts)
-        check_not_continuous(table, self.name, self.target, rows)
+        total = len(table.labels) if self.whole else sum(rows for *_, rows in parts)
+        check_not_continuous(table, self.name, self.target, total)
         if self.whole:  # every process holds every row: it keeps a contiguous share
             labels = table.labels
             mine = share(len(labels), self.world, self.rank)
